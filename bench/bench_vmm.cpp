@@ -1,0 +1,144 @@
+// Benchmarks of the VMM floor, measured in one run so the ratios mean something on a
+// noisy shared machine:
+//   - raw KVM_RUN round trip for a port-I/O exit (the `pingpong` guest's writes to a
+//     no-op port, timed by the host between the first and the last write);
+//   - VM create + load + run + destroy of `hello` inside one process;
+//   - process start to verdict for `cr3rig run builtin:hello` (fork + exec + VM set-up
+//     + guest + teardown), as a wall-clock time and as a multiple of one round trip.
+// Usage: cr3rig-bench [--quick] [--json FILE]
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "elf_loader.hpp"
+#include "embedded_guests.hpp"
+#include "errors.hpp"
+#include "kvm.hpp"
+#include "runner.hpp"
+#include "stats.hpp"
+#include "verdict.hpp"
+
+using namespace cr3rig;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+ElfImage builtin(const char* name)
+{
+    const EmbeddedGuest* g = find_embedded_guest(name);
+    if (!g)
+        throw BadInput(std::string("guest ") + name + " is not built in");
+    return ElfImage::parse({g->image.begin(), g->image.end()});
+}
+
+// ns per port-I/O exit round trip, one sample per pingpong run.
+std::vector<double> roundtrip_samples(int runs)
+{
+    ElfImage pingpong = builtin("pingpong");
+    std::vector<double> samples;
+    for (int i = 0; i < runs; i++) {
+        RunResult r = run_guest(pingpong, RunOptions{});
+        if (r.verdict != Verdict::Pass || r.bench_port_hits < 2)
+            throw std::runtime_error("pingpong guest did not pass: " + r.reason);
+        samples.push_back(std::chrono::duration<double, std::nano>(r.bench_port_window).count() /
+                          static_cast<double>(r.bench_port_hits - 1));
+    }
+    return samples;
+}
+
+// ms for run_guest(hello) inside this process: VM create, load, run, destroy.
+std::vector<double> inprocess_samples(int runs)
+{
+    ElfImage hello = builtin("hello");
+    std::vector<double> samples;
+    for (int i = 0; i < runs; i++) {
+        auto start = Clock::now();
+        RunResult r = run_guest(hello, RunOptions{});
+        auto elapsed = Clock::now() - start;
+        if (r.verdict != Verdict::Pass)
+            throw std::runtime_error("hello guest did not pass: " + r.reason);
+        samples.push_back(std::chrono::duration<double, std::milli>(elapsed).count());
+    }
+    return samples;
+}
+
+// ms from fork() to the exit status of `cr3rig run builtin:hello`, one sample per run.
+std::vector<double> startup_samples(int runs)
+{
+    std::vector<double> samples;
+    for (int i = 0; i < runs; i++) {
+        auto start = Clock::now();
+        pid_t pid = fork();
+        if (pid == 0) {
+            int devnull = open("/dev/null", O_WRONLY);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+            execl(CR3RIG_BINARY, CR3RIG_BINARY, "run", "builtin:hello", static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        auto elapsed = Clock::now() - start;
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            throw std::runtime_error("cr3rig run builtin:hello did not exit 0");
+        samples.push_back(std::chrono::duration<double, std::milli>(elapsed).count());
+    }
+    return samples;
+}
+
+nlohmann::json to_json(const bench::Summary& s) { return {{"min", s.min}, {"median", s.median}, {"max", s.max}}; }
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    bool quick = false;
+    std::string json_path;
+    for (int i = 1; i < argc; i++) {
+        if (!std::strcmp(argv[i], "--quick"))
+            quick = true;
+        else if (!std::strcmp(argv[i], "--json") && i + 1 < argc)
+            json_path = argv[++i];
+        else {
+            std::fprintf(stderr, "usage: cr3rig-bench [--quick] [--json FILE]\n");
+            return kExitUsage;
+        }
+    }
+    if (auto why = kvm_unusable_reason()) {
+        std::fprintf(stderr, "cr3rig-bench: SKIP: no usable KVM: %s\n", why->c_str());
+        return kExitSkip;
+    }
+
+    const int runs = quick ? 3 : 11;
+    auto roundtrip_ns = bench::summarize(roundtrip_samples(runs));
+    auto inprocess_ms = bench::summarize(inprocess_samples(runs));
+    auto startup_ms = bench::summarize(startup_samples(runs));
+    double startup_in_roundtrips = startup_ms.median * 1e6 / roundtrip_ns.median;
+
+    std::printf("cr3rig-bench (%d runs each, min / median / max)\n", runs);
+    std::printf("  KVM_RUN round trip, port-I/O exit   %8.2f / %8.2f / %8.2f us\n", roundtrip_ns.min / 1e3,
+                roundtrip_ns.median / 1e3, roundtrip_ns.max / 1e3);
+    std::printf("  hello in-process: VM create..destroy %8.2f / %8.2f / %8.2f ms\n", inprocess_ms.min,
+                inprocess_ms.median, inprocess_ms.max);
+    std::printf("  start to verdict, run builtin:hello %8.2f / %8.2f / %8.2f ms\n", startup_ms.min,
+                startup_ms.median, startup_ms.max);
+    std::printf("  ratio: start-to-verdict / round trip = %.0f (medians)\n", startup_in_roundtrips);
+
+    if (!json_path.empty()) {
+        nlohmann::json j = {{"runs", runs},
+                            {"kvm_run_roundtrip_ns", to_json(roundtrip_ns)},
+                            {"hello_in_process_ms", to_json(inprocess_ms)},
+                            {"start_to_verdict_hello_ms", to_json(startup_ms)},
+                            {"start_to_verdict_over_roundtrip", startup_in_roundtrips}};
+        std::ofstream(json_path) << j.dump(2) << "\n";
+    }
+    return 0;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything cr3rig needs to build, test and benchmark, from Debian
+# packages only. Idempotent: a second run installs nothing and takes ~1 s.
+set -euo pipefail
+
+packages=(
+  build-essential cmake g++ pkg-config
+  libcapstone-dev libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  sudo_cmd=sudo
+else
+  sudo_cmd=
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "ci/install-deps.sh: installing ${missing[*]}"
+$sudo_cmd apt-get update -qq
+$sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

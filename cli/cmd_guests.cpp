@@ -1,0 +1,20 @@
+#include <cstdio>
+
+#include "commands.hpp"
+#include "embedded_guests.hpp"
+#include "guest_source.hpp"
+
+namespace cr3rig::cli {
+
+void add_guests_command(CLI::App& app, int* exit_code)
+{
+    auto* cmd = app.add_subcommand("guests", "List the guest images built into cr3rig (run them as builtin:NAME)");
+    cmd->callback([exit_code] {
+        for (const auto& g : embedded_guests())
+            std::printf("%s%s\t%zu bytes%s\n", kBuiltinPrefix, g.name.c_str(), g.image.size(),
+                        std::string(kDefaultGuest) == kBuiltinPrefix + g.name ? "\t(default)" : "");
+        *exit_code = 0;
+    });
+}
+
+}  // namespace cr3rig::cli

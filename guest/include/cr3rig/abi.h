@@ -1,0 +1,86 @@
+/*
+ * The host/guest ABI of cr3rig: port numbers, the rig-port message layout and
+ * the exit-status convention. This is the only place they are defined; the
+ * guest library (C) and the VMM (C++) both include it.
+ */
+#ifndef CR3RIG_ABI_H
+#define CR3RIG_ABI_H
+
+#ifdef __cplusplus
+#include <cstdint>
+#define CR3RIG_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#include <stdint.h>
+#define CR3RIG_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
+
+/* Port ranges: [base, base + len). */
+#define CR3RIG_PIC1_PORT        0x0020u  /* legacy 8259 master, 2 ports */
+#define CR3RIG_PIC1_LEN         2u
+#define CR3RIG_PIT_PORT         0x0040u  /* 8254 PIT, 4 ports */
+#define CR3RIG_PIT_LEN          4u
+#define CR3RIG_PIC2_PORT        0x00a0u  /* legacy 8259 slave, 2 ports */
+#define CR3RIG_PIC2_LEN         2u
+#define CR3RIG_DEBUG_EXIT_PORT  0x00f4u  /* isa-debug-exit: status = (v << 1) | 1 */
+#define CR3RIG_DEBUG_EXIT_LEN   1u
+#define CR3RIG_UART_PORT        0x03f8u  /* 16550 COM1, 8 registers */
+#define CR3RIG_UART_LEN         8u
+#define CR3RIG_FW_CFG_PORT      0x0510u  /* QEMU fw_cfg selector + data (+ DMA at 0x514) */
+#define CR3RIG_FW_CFG_LEN       12u
+#define CR3RIG_RIG_PORT         0x04f0u  /* guest -> host messages, a 32-bit out */
+#define CR3RIG_RIG_LEN          4u
+#define CR3RIG_BENCH_PORT       0x04f8u  /* no-op port: one write = one exit, for benchmarks */
+#define CR3RIG_BENCH_LEN        1u
+
+#define CR3RIG_RANGES_DISJOINT(a, alen, b, blen) ((a) + (alen) <= (b) || (b) + (blen) <= (a))
+#define CR3RIG_PORT_FREE(p, len)                                           \
+    (CR3RIG_RANGES_DISJOINT(p, len, CR3RIG_PIC1_PORT, CR3RIG_PIC1_LEN) &&   \
+     CR3RIG_RANGES_DISJOINT(p, len, CR3RIG_PIT_PORT, CR3RIG_PIT_LEN) &&     \
+     CR3RIG_RANGES_DISJOINT(p, len, CR3RIG_PIC2_PORT, CR3RIG_PIC2_LEN) &&   \
+     CR3RIG_RANGES_DISJOINT(p, len, CR3RIG_UART_PORT, CR3RIG_UART_LEN) &&   \
+     CR3RIG_RANGES_DISJOINT(p, len, CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_LEN))
+
+/* Our own ports must not collide with the standard PC devices, nor with each other. */
+CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN), "debug-exit port collides");
+CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN), "rig port collides");
+CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN), "bench port collides");
+CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN, CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN), "rig and bench ports collide");
+CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN, CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN), "rig and debug-exit ports collide");
+
+/*
+ * Rig-port messages. The guest fills a struct cr3rig_msg in its memory and
+ * writes the struct's guest-physical address to CR3RIG_RIG_PORT with a 32-bit
+ * `out`. All addresses inside the message are guest-physical too. The host
+ * checks every address and length against guest memory and clamps strings to
+ * CR3RIG_MSG_TEXT_MAX bytes, so a bad message is reported, never trusted.
+ */
+enum cr3rig_msg_kind {
+    CR3RIG_MSG_LOG = 1,    /* text: a log line from the guest */
+    CR3RIG_MSG_ASSERT = 2, /* file, line, text = the failed expression; the run fails */
+    CR3RIG_MSG_TRACE = 3,  /* a trace record: event + args, no text */
+};
+
+#define CR3RIG_MSG_TEXT_MAX 1024u
+
+struct cr3rig_msg {
+    uint32_t kind;     /* enum cr3rig_msg_kind */
+    uint32_t line;     /* CR3RIG_MSG_ASSERT: source line */
+    uint64_t file_gpa; /* CR3RIG_MSG_ASSERT: source file name */
+    uint64_t text_gpa; /* text, not necessarily NUL-terminated */
+    uint32_t text_len; /* bytes at text_gpa */
+    uint32_t event;    /* CR3RIG_MSG_TRACE: event number, meaning is the guest's */
+    uint64_t args[4];  /* CR3RIG_MSG_TRACE: event arguments */
+};
+
+CR3RIG_STATIC_ASSERT(sizeof(struct cr3rig_msg) == 64, "cr3rig_msg layout changed");
+
+/* Guest physical memory layout that the VMM sets up for ELF64 guests. */
+#define CR3RIG_BOOT_GDT_GPA   0x1000u  /* flat GDT: 0x08 = 64-bit code, 0x10 = data */
+#define CR3RIG_BOOT_PML4_GPA  0x2000u  /* identity map of the first 4 GiB, 2 MiB pages */
+#define CR3RIG_BOOT_STACK_TOP 0x80000u /* initial rsp */
+#define CR3RIG_GUEST_LOAD_MIN 0x100000u /* images load at or above 1 MiB */
+
+#define CR3RIG_GDT_CODE64 0x08u
+#define CR3RIG_GDT_DATA   0x10u
+
+#endif /* CR3RIG_ABI_H */

@@ -1,0 +1,50 @@
+// `cr3rig run` end to end: the exit-code contract of the README on real guests.
+#include <catch2/catch.hpp>
+
+#include "../common/run_command.hpp"
+
+using cr3rig::testing::run_command;
+
+namespace {
+
+std::string cli(const std::string& args) { return std::string(CR3RIG_BINARY) + " " + args; }
+std::string guest(const char* name) { return std::string(CR3RIG_GUEST_DIR "/") + name + ".elf"; }
+
+}  // namespace
+
+TEST_CASE("cr3rig run gives 0, 1, 124 and 3 for hello, fail, hang and triple-fault")
+{
+    auto hello = run_command(cli("run " + guest("hello")));
+    CHECK(hello.exit_code == 0);
+    CHECK_THAT(hello.output, Catch::Contains("hello from cr3rig guest"));
+    CHECK_THAT(hello.output, Catch::Contains("PASS"));
+
+    auto fail = run_command(cli("run " + guest("fail")));
+    CHECK(fail.exit_code == 1);
+    CHECK_THAT(fail.output, Catch::Contains("guest/tests/fail.c:8"));
+
+    auto hang = run_command(cli("run --timeout 2 " + guest("hang")));
+    CHECK(hang.exit_code == 124);
+    CHECK_THAT(hang.output, Catch::Contains("TIMEOUT"));
+
+    auto triple = run_command(cli("run " + guest("triple-fault")));
+    CHECK(triple.exit_code == 3);
+    CHECK_THAT(triple.output, Catch::Contains("triple fault"));
+    CHECK_THAT(triple.output, Catch::Contains("RIP:"));
+}
+
+TEST_CASE("cr3rig run with no guest runs the built-in default")
+{
+    auto r = run_command(cli("run"));
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("builtin:hello: PASS"));
+}
+
+TEST_CASE("cr3rig run --stats prints per-exit-reason counters")
+{
+    auto r = run_command(cli("run --stats -q builtin:hello"));
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("exits:"));
+    CHECK_THAT(r.output, Catch::Contains("port 0x03f8"));
+    CHECK_THAT(r.output, !Catch::Contains("hello from cr3rig guest"));  // -q
+}

@@ -1,0 +1,246 @@
+// Exit decoding and dispatch on synthetic exits: no KVM involved.
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "cr3rig/abi.h"
+#include "devices/debug_exit.hpp"
+#include "devices/rig_port.hpp"
+#include "devices/uart.hpp"
+#include "dispatch.hpp"
+#include "guest_memory.hpp"
+#include "vm_exit.hpp"
+
+using namespace cr3rig;
+
+namespace {
+
+// A fake kvm_run page with room for port-I/O data after the struct.
+struct FakeRun {
+    alignas(kvm_run) std::vector<uint8_t> page = std::vector<uint8_t>(4096);
+    kvm_run& run() { return *reinterpret_cast<kvm_run*>(page.data()); }
+
+    VmExit io(uint16_t port, bool out, uint8_t size, uint32_t value)
+    {
+        run().exit_reason = KVM_EXIT_IO;
+        run().io.direction = out ? KVM_EXIT_IO_OUT : KVM_EXIT_IO_IN;
+        run().io.size = size;
+        run().io.port = port;
+        run().io.count = 1;
+        run().io.data_offset = 2048;
+        std::memcpy(page.data() + 2048, &value, sizeof value);
+        return decode_exit(run(), page.size(), 0);
+    }
+
+    VmExit simple(uint32_t reason)
+    {
+        run().exit_reason = reason;
+        return decode_exit(run(), page.size(), 0);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("decode_exit turns kvm_run into value types")
+{
+    FakeRun f;
+    VmExit io = f.io(0x3f8, true, 1, 'A');
+    CHECK(io.kind == ExitKind::Io);
+    CHECK(io.io.port == 0x3f8);
+    CHECK(io.io.out);
+    CHECK(io.io.value() == 'A');
+
+    CHECK(f.simple(KVM_EXIT_SHUTDOWN).kind == ExitKind::Shutdown);
+    CHECK(f.simple(KVM_EXIT_HLT).kind == ExitKind::Hlt);
+    CHECK(f.simple(0xfff).kind == ExitKind::Unknown);
+    CHECK(decode_exit(f.run(), f.page.size(), EINTR).kind == ExitKind::Interrupted);
+
+    f.run().internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+    VmExit internal = f.simple(KVM_EXIT_INTERNAL_ERROR);
+    CHECK(internal.kind == ExitKind::InternalError);
+    CHECK(internal.detail == KVM_INTERNAL_ERROR_EMULATION);
+}
+
+TEST_CASE("decode_exit refuses port-I/O data outside the kvm_run page")
+{
+    FakeRun f;
+    f.io(0x3f8, true, 1, 'A');
+    f.run().io.data_offset = 4094;
+    f.run().io.size = 4;
+    CHECK(decode_exit(f.run(), f.page.size(), 0).kind == ExitKind::Unknown);
+    f.run().io.data_offset = 0;
+    f.run().io.count = 0xffffffff;
+    CHECK(decode_exit(f.run(), f.page.size(), 0).kind == ExitKind::Unknown);
+}
+
+TEST_CASE("dispatch maps fatal exits to verdicts")
+{
+    FakeRun f;
+    PortBus bus;
+    auto verdict_of = [&](const VmExit& e) { return dispatch(e, bus, false)->verdict; };
+    CHECK(verdict_of(f.simple(KVM_EXIT_SHUTDOWN)) == Verdict::Crash);
+    CHECK(verdict_of(f.simple(KVM_EXIT_INTERNAL_ERROR)) == Verdict::Crash);
+    CHECK(verdict_of(f.simple(KVM_EXIT_FAIL_ENTRY)) == Verdict::Crash);
+    CHECK(verdict_of(f.simple(0xfff)) == Verdict::Crash);
+    CHECK_FALSE(dispatch(f.simple(KVM_EXIT_HLT), bus, false).has_value());
+}
+
+TEST_CASE("an interrupted KVM_RUN is a timeout only past the deadline")
+{
+    FakeRun f;
+    PortBus bus;
+    VmExit intr = decode_exit(f.run(), f.page.size(), EINTR);
+    CHECK_FALSE(dispatch(intr, bus, false).has_value());
+    auto stop = dispatch(intr, bus, true);
+    REQUIRE(stop);
+    CHECK(stop->verdict == Verdict::Timeout);
+}
+
+TEST_CASE("the debug-exit port ends the run: 0 passes, anything else fails")
+{
+    FakeRun f;
+    PortBus bus;
+    DebugExit debug_exit;
+    bus.attach(CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN, debug_exit);
+
+    auto pass = dispatch(f.io(CR3RIG_DEBUG_EXIT_PORT, true, 4, 0), bus, false);
+    REQUIRE(pass);
+    CHECK(pass->verdict == Verdict::Pass);
+    CHECK_THAT(pass->reason, Catch::Contains("status 1"));
+
+    auto fail = dispatch(f.io(CR3RIG_DEBUG_EXIT_PORT, true, 1, 3), bus, false);
+    REQUIRE(fail);
+    CHECK(fail->verdict == Verdict::Fail);
+    CHECK(fail->guest_status == 3u);
+    CHECK_THAT(fail->reason, Catch::Contains("status 7"));
+}
+
+TEST_CASE("unclaimed ports read as all-ones and are counted")
+{
+    FakeRun f;
+    PortBus bus;
+    VmExit in = f.io(0x1234, false, 2, 0);
+    CHECK_FALSE(dispatch(in, bus, false).has_value());
+    CHECK(in.io.value() == 0xffff);
+    CHECK_FALSE(dispatch(f.io(0x1234, true, 1, 7), bus, false).has_value());
+    CHECK(bus.unclaimed_accesses() == 2);
+}
+
+TEST_CASE("the UART transmits THR writes and reports its transmitter ready")
+{
+    FakeRun f;
+    PortBus bus;
+    std::string console;
+    Uart uart(CR3RIG_UART_PORT, [&](char c) { console += c; });
+    bus.attach(CR3RIG_UART_PORT, CR3RIG_UART_LEN, uart);
+
+    dispatch(f.io(CR3RIG_UART_PORT, true, 1, 'o'), bus, false);
+    dispatch(f.io(CR3RIG_UART_PORT, true, 1, 'k'), bus, false);
+    CHECK(console == "ok");
+
+    VmExit lsr = f.io(CR3RIG_UART_PORT + 5, false, 1, 0);
+    dispatch(lsr, bus, false);
+    CHECK((lsr.io.value() & 0x60) == 0x60);
+
+    // With DLAB set, offset 0 is the divisor latch, not the transmitter.
+    dispatch(f.io(CR3RIG_UART_PORT + 3, true, 1, 0x80), bus, false);
+    dispatch(f.io(CR3RIG_UART_PORT, true, 1, 'x'), bus, false);
+    CHECK(console == "ok");
+}
+
+TEST_CASE("rig-port messages are read from guest memory with bounds checks")
+{
+    FakeRun f;
+    PortBus bus;
+    GuestMemory memory(1 << 20);
+    std::vector<std::string> logs, bad;
+    std::vector<TraceRecord> traces;
+    RigPort rig(memory, {[&](const std::string& s) { logs.push_back(s); },
+                         [&](const TraceRecord& t) { traces.push_back(t); },
+                         [&](const std::string& s) { bad.push_back(s); }});
+    bus.attach(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN, rig);
+
+    const char file[] = "guest/tests/x.c";
+    const char expr[] = "a == b";
+    memory.write_bytes(0x3000, {reinterpret_cast<const uint8_t*>(file), sizeof file});
+    memory.write_bytes(0x3100, {reinterpret_cast<const uint8_t*>(expr), sizeof expr - 1});
+
+    SECTION("log")
+    {
+        cr3rig_msg msg{};
+        msg.kind = CR3RIG_MSG_LOG;
+        msg.text_gpa = 0x3100;
+        msg.text_len = 6;
+        memory.write(0x2000, msg);
+        CHECK_FALSE(dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0x2000), bus, false).has_value());
+        CHECK(logs == std::vector<std::string>{"a == b"});
+    }
+    SECTION("assert")
+    {
+        cr3rig_msg msg{};
+        msg.kind = CR3RIG_MSG_ASSERT;
+        msg.line = 42;
+        msg.file_gpa = 0x3000;
+        msg.text_gpa = 0x3100;
+        msg.text_len = 6;
+        memory.write(0x2000, msg);
+        auto stop = dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0x2000), bus, false);
+        REQUIRE(stop);
+        CHECK(stop->verdict == Verdict::Fail);
+        CHECK(stop->reason == "guest assert failed at guest/tests/x.c:42: a == b");
+    }
+    SECTION("trace")
+    {
+        cr3rig_msg msg{};
+        msg.kind = CR3RIG_MSG_TRACE;
+        msg.event = 7;
+        msg.args[0] = 0x1000;
+        msg.args[3] = 9;
+        memory.write(0x2000, msg);
+        dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0x2000), bus, false);
+        REQUIRE(traces.size() == 1);
+        CHECK(traces[0].event == 7);
+        CHECK(traces[0].args[0] == 0x1000);
+        CHECK(traces[0].args[3] == 9);
+    }
+    SECTION("message outside guest memory")
+    {
+        CHECK_FALSE(dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0xfffffff0), bus, false).has_value());
+        CHECK(rig.bad_messages() == 1);
+        REQUIRE(bad.size() == 1);
+        CHECK_THAT(bad[0], Catch::Contains("outside guest memory"));
+    }
+    SECTION("text that runs past the end of memory")
+    {
+        cr3rig_msg msg{};
+        msg.kind = CR3RIG_MSG_LOG;
+        msg.text_gpa = (1 << 20) - 2;
+        msg.text_len = 100;
+        memory.write(0x2000, msg);
+        CHECK_FALSE(dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0x2000), bus, false).has_value());
+        CHECK(rig.bad_messages() == 1);
+        CHECK(logs.empty());
+    }
+    SECTION("unknown kind")
+    {
+        cr3rig_msg msg{};
+        msg.kind = 99;
+        memory.write(0x2000, msg);
+        dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0x2000), bus, false);
+        CHECK(rig.bad_messages() == 1);
+    }
+}
+
+TEST_CASE("ExitStats counts exits by reason and port")
+{
+    FakeRun f;
+    ExitStats stats;
+    stats.count(f.io(0x3f8, true, 1, 'a'));
+    stats.count(f.io(0x3f8, true, 1, 'b'));
+    stats.count(f.simple(KVM_EXIT_SHUTDOWN));
+    CHECK(stats.of(ExitKind::Io) == 2);
+    CHECK(stats.of(ExitKind::Shutdown) == 1);
+    CHECK(stats.total() == 3);
+    CHECK_THAT(stats.format(), Catch::Contains("port 0x03f8"));
+}

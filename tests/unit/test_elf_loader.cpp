@@ -1,0 +1,195 @@
+// The ELF64 loader on a real guest image and on synthetic good and malformed images.
+#include <elf.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <vector>
+
+#include "../common/run_command.hpp"
+#include "elf_loader.hpp"
+#include "errors.hpp"
+#include "guest_memory.hpp"
+
+using namespace cr3rig;
+
+namespace {
+
+constexpr uint64_t kLoadAddr = 0x100000;
+
+// A minimal valid ELF64 executable: header, one PT_LOAD with 16 bytes of code
+// (filesz) and 4 KiB of memory (memsz), entry at its start. No sections.
+struct SyntheticElf {
+    std::vector<uint8_t> bytes;
+
+    SyntheticElf()
+    {
+        bytes.resize(sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + 16, 0x90);
+        Elf64_Ehdr eh{};
+        std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+        eh.e_ident[EI_CLASS] = ELFCLASS64;
+        eh.e_ident[EI_DATA] = ELFDATA2LSB;
+        eh.e_ident[EI_VERSION] = EV_CURRENT;
+        eh.e_type = ET_EXEC;
+        eh.e_machine = EM_X86_64;
+        eh.e_version = EV_CURRENT;
+        eh.e_entry = kLoadAddr;
+        eh.e_phoff = sizeof(Elf64_Ehdr);
+        eh.e_ehsize = sizeof(Elf64_Ehdr);
+        eh.e_phentsize = sizeof(Elf64_Phdr);
+        eh.e_phnum = 1;
+        Elf64_Phdr ph{};
+        ph.p_type = PT_LOAD;
+        ph.p_flags = PF_R | PF_X;
+        ph.p_offset = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr);
+        ph.p_vaddr = ph.p_paddr = kLoadAddr;
+        ph.p_filesz = 16;
+        ph.p_memsz = 4096;
+        header() = eh;
+        phdr() = ph;
+    }
+
+    Elf64_Ehdr& header() { return *reinterpret_cast<Elf64_Ehdr*>(bytes.data()); }
+    Elf64_Phdr& phdr() { return *reinterpret_cast<Elf64_Phdr*>(bytes.data() + sizeof(Elf64_Ehdr)); }
+};
+
+std::string parse_error(std::vector<uint8_t> bytes)
+{
+    try {
+        ElfImage::parse(std::move(bytes));
+    } catch (const BadInput& e) {
+        return e.what();
+    }
+    return "(accepted)";
+}
+
+}  // namespace
+
+TEST_CASE("a synthetic minimal ELF64 image parses and loads")
+{
+    SyntheticElf elf;
+    ElfImage image = ElfImage::parse(elf.bytes);
+    CHECK(image.entry() == kLoadAddr);
+    REQUIRE(image.segments().size() == 1);
+    CHECK(image.segments()[0].memsz == 4096);
+    CHECK(image.symbols().empty());
+
+    GuestMemory memory(2 << 20);
+    memory.write<uint32_t>(kLoadAddr + 100, 0xdeadbeef);  // must be zero-filled by the load
+    image.load_into(memory, kLoadAddr);
+    CHECK(memory.read<uint8_t>(kLoadAddr) == 0x90);
+    CHECK(memory.read<uint32_t>(kLoadAddr + 100) == 0);
+}
+
+TEST_CASE("the hello guest image has its segments and symbols")
+{
+    ElfImage image = ElfImage::read_file(CR3RIG_GUEST_DIR "/hello.elf");
+    CHECK(image.entry() >= kLoadAddr);
+    const Symbol* main_fn = image.find_symbol("main");
+    REQUIRE(main_fn != nullptr);
+    CHECK(main_fn->is_function);
+    CHECK(image.symbolize(main_fn->value) == "main");
+    CHECK(image.symbolize(main_fn->value + 1) == "main+0x1");
+    CHECK(image.find_symbol("_start") != nullptr);
+    CHECK(image.find_symbol("no_such_symbol") == nullptr);
+}
+
+TEST_CASE("malformed ELF images are rejected with a one-line reason")
+{
+    SyntheticElf elf;
+
+    SECTION("empty file") { CHECK_THAT(parse_error({}), Catch::Contains("not an ELF image")); }
+    SECTION("bad magic")
+    {
+        elf.bytes[1] = 'X';
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("bad magic"));
+    }
+    SECTION("ELF32 class")
+    {
+        elf.bytes[EI_CLASS] = ELFCLASS32;
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("ELF32"));
+    }
+    SECTION("big-endian")
+    {
+        elf.bytes[EI_DATA] = ELFDATA2MSB;
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("big-endian"));
+    }
+    SECTION("truncated header")
+    {
+        elf.bytes.resize(40);
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("truncated"));
+    }
+    SECTION("truncated program header table")
+    {
+        elf.bytes.resize(sizeof(Elf64_Ehdr) + 10);
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("program header table"));
+    }
+    SECTION("segment data past the end of the file")
+    {
+        elf.phdr().p_filesz = 1 << 20;
+        elf.phdr().p_memsz = 1 << 20;
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("runs past the end"));
+    }
+    SECTION("segment offset that overflows")
+    {
+        elf.phdr().p_offset = UINT64_MAX - 4;
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("runs past the end"));
+    }
+    SECTION("file size larger than memory size")
+    {
+        elf.phdr().p_memsz = 8;
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("exceeds memory size"));
+    }
+    SECTION("wrong machine")
+    {
+        elf.header().e_machine = EM_AARCH64;
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("expected x86-64"));
+    }
+    SECTION("not an executable")
+    {
+        elf.header().e_type = ET_DYN;
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("not an executable"));
+    }
+    SECTION("no loadable segment")
+    {
+        elf.phdr().p_type = PT_NOTE;
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("no loadable"));
+    }
+    SECTION("entry outside every executable segment")
+    {
+        elf.header().e_entry = 0x500000;
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("entry point"));
+    }
+    SECTION("section header table past the end")
+    {
+        elf.header().e_shoff = 1 << 20;
+        elf.header().e_shnum = 3;
+        elf.header().e_shentsize = sizeof(Elf64_Shdr);
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("section header table"));
+    }
+}
+
+TEST_CASE("a truncated copy of a real guest is rejected")
+{
+    auto bytes = cr3rig::testing::read_file(CR3RIG_GUEST_DIR "/hello.elf");
+    REQUIRE(bytes.size() > 200);
+    // Cut inside the first segment's data: the header and program headers are intact.
+    std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + 200);
+    CHECK_THAT(parse_error(cut), Catch::Contains("truncated ELF image"));
+}
+
+TEST_CASE("segments that do not fit guest memory are rejected at load time")
+{
+    SyntheticElf elf;
+    GuestMemory memory(2 << 20);
+
+    SECTION("beyond the end of memory")
+    {
+        elf.phdr().p_paddr = (2 << 20) - 16;
+        CHECK_THROWS_WITH(ElfImage::parse(elf.bytes).load_into(memory, kLoadAddr), Catch::Contains("does not fit"));
+    }
+    SECTION("over the VMM's boot area")
+    {
+        elf.phdr().p_paddr = 0x1000;
+        CHECK_THROWS_WITH(ElfImage::parse(elf.bytes).load_into(memory, kLoadAddr), Catch::Contains("boot area"));
+    }
+}

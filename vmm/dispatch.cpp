@@ -1,0 +1,97 @@
+#include "dispatch.hpp"
+
+#include <cstdio>
+#include <cstring>
+#include <numeric>
+#include <stdexcept>
+
+#include "hex.hpp"
+
+namespace cr3rig {
+
+void PortBus::attach(uint16_t base, uint16_t len, PortDevice& device)
+{
+    for (const auto& r : ranges_)
+        if (base < r.base + r.len && r.base < base + len)
+            throw std::logic_error("port range collision at " + hex(base));
+    ranges_.push_back({base, len, &device});
+}
+
+PortDevice* PortBus::find(uint16_t port) const
+{
+    for (const auto& r : ranges_)
+        if (port >= r.base && port - r.base < r.len)
+            return r.device;
+    return nullptr;
+}
+
+ExitAction dispatch(const VmExit& exit, PortBus& bus, bool deadline_passed)
+{
+    switch (exit.kind) {
+    case ExitKind::Io:
+        if (PortDevice* device = bus.find(exit.io.port))
+            return device->io(exit.io);
+        bus.count_unclaimed();
+        if (!exit.io.out)
+            std::memset(exit.io.data.data(), 0xff, exit.io.data.size());
+        return std::nullopt;
+    case ExitKind::Mmio:
+        // No MMIO devices in user space (the LAPIC lives in the kernel): reads float high.
+        if (!exit.mmio.write)
+            std::memset(exit.mmio.data.data(), 0xff, exit.mmio.data.size());
+        return std::nullopt;
+    case ExitKind::Hlt:    // only without the in-kernel irqchip; resume after the hlt
+    case ExitKind::Debug:  // the trap engine (traps/) consumes these; nothing to do here
+        return std::nullopt;
+    case ExitKind::Interrupted:
+        if (deadline_passed)
+            return Stop{Verdict::Timeout, "deadline reached, vCPU kicked out by the watchdog", std::nullopt};
+        return std::nullopt;  // some other signal: just resume
+    case ExitKind::Shutdown:
+        return Stop{Verdict::Crash, "triple fault (KVM_EXIT_SHUTDOWN)", std::nullopt};
+    case ExitKind::InternalError:
+        return Stop{Verdict::Crash,
+                    "KVM internal error, suberror " + std::to_string(exit.detail) +
+                        (exit.detail == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)" : ""),
+                    std::nullopt};
+    case ExitKind::FailEntry:
+        return Stop{Verdict::Crash, "VM entry failed, hardware reason " + hex(exit.detail), std::nullopt};
+    case ExitKind::SystemEvent:
+        return Stop{Verdict::Crash, "guest asked for a system event (type " + std::to_string(exit.detail) + ": " +
+                                        (exit.detail == KVM_SYSTEM_EVENT_RESET ? "reset" : "shutdown/other") + ")",
+                    std::nullopt};
+    case ExitKind::Unknown:
+        break;
+    }
+    return Stop{Verdict::Crash, "unhandled KVM exit reason " + std::to_string(exit.raw_reason), std::nullopt};
+}
+
+void ExitStats::count(const VmExit& exit)
+{
+    by_kind_[static_cast<size_t>(exit.kind)]++;
+    if (exit.kind == ExitKind::Io)
+        by_port_[exit.io.port]++;
+}
+
+uint64_t ExitStats::total() const { return std::accumulate(by_kind_.begin(), by_kind_.end(), uint64_t{0}); }
+
+std::string ExitStats::format() const
+{
+    std::string out = "exits: " + std::to_string(total()) + " total\n";
+    for (size_t k = 0; k < kExitKindCount; k++) {
+        if (by_kind_[k] == 0)
+            continue;
+        char line[64];
+        std::snprintf(line, sizeof line, "  %-16s %10llu\n", name_of(static_cast<ExitKind>(k)),
+                      static_cast<unsigned long long>(by_kind_[k]));
+        out += line;
+    }
+    for (const auto& [port, n] : by_port_) {
+        char line[64];
+        std::snprintf(line, sizeof line, "    port 0x%04x   %10llu\n", port, static_cast<unsigned long long>(n));
+        out += line;
+    }
+    return out;
+}
+
+}  // namespace cr3rig

@@ -1,0 +1,71 @@
+// What the run loop does with each exit. dispatch() is a pure function of the exit,
+// the devices it reaches through PortBus and whether the deadline has passed, so it
+// is unit-tested on synthetic exits without KVM (Firecracker-style).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "verdict.hpp"
+#include "vm_exit.hpp"
+
+namespace cr3rig {
+
+// A request to end the run, with the verdict and a one-line reason.
+struct Stop {
+    Verdict verdict;
+    std::string reason;
+    std::optional<uint32_t> guest_status;  // the value the guest wrote to the debug-exit port
+};
+
+// nullopt: resume the vCPU.
+using ExitAction = std::optional<Stop>;
+
+// A device on port I/O. For `in`, it fills access.data.
+class PortDevice {
+public:
+    virtual ~PortDevice() = default;
+    virtual ExitAction io(const IoAccess& access) = 0;
+};
+
+// Routes ports to devices. Unclaimed ports read as all-ones (as on a PC bus) and
+// writes to them are dropped; both are counted.
+class PortBus {
+public:
+    // Throws std::logic_error if [base, base + len) overlaps an attached device.
+    void attach(uint16_t base, uint16_t len, PortDevice& device);
+    PortDevice* find(uint16_t port) const;
+
+    uint64_t unclaimed_accesses() const { return unclaimed_; }
+    void count_unclaimed() { unclaimed_++; }
+
+private:
+    struct Range {
+        uint16_t base;
+        uint16_t len;
+        PortDevice* device;
+    };
+    std::vector<Range> ranges_;
+    uint64_t unclaimed_ = 0;
+};
+
+ExitAction dispatch(const VmExit& exit, PortBus& bus, bool deadline_passed);
+
+// Per-exit-reason counters (and per-port counts for port I/O), printed by --stats.
+class ExitStats {
+public:
+    void count(const VmExit& exit);
+    uint64_t of(ExitKind kind) const { return by_kind_[static_cast<size_t>(kind)]; }
+    uint64_t total() const;
+    std::string format() const;
+
+private:
+    std::array<uint64_t, kExitKindCount> by_kind_{};
+    std::map<uint16_t, uint64_t> by_port_;
+};
+
+}  // namespace cr3rig

@@ -1,0 +1,211 @@
+#include "elf_loader.hpp"
+
+#include <elf.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "errors.hpp"
+#include "hex.hpp"
+#include "guest_memory.hpp"
+
+namespace cr3rig {
+
+namespace {
+
+// True if [off, off + len) lies inside a buffer of `size` bytes (overflow-safe).
+bool in_bounds(uint64_t off, uint64_t len, uint64_t size) { return off <= size && len <= size - off; }
+
+// A typed view of the file that refuses every out-of-bounds read.
+class FileView {
+public:
+    explicit FileView(std::span<const uint8_t> bytes) : bytes_(bytes) {}
+
+    template <typename T>
+    T at(uint64_t off, const char* what) const
+    {
+        if (!in_bounds(off, sizeof(T), bytes_.size()))
+            throw BadInput(std::string("truncated ELF image: ") + what + " at offset " + hex(off) +
+                           " runs past the end of the file (" + std::to_string(bytes_.size()) + " bytes)");
+        T value;
+        std::memcpy(&value, bytes_.data() + off, sizeof(T));
+        return value;
+    }
+
+    void require(uint64_t off, uint64_t len, const std::string& what) const
+    {
+        if (!in_bounds(off, len, bytes_.size()))
+            throw BadInput("truncated ELF image: " + what + " (" + hex(off) + "+" + hex(len) +
+                           ") runs past the end of the file (" + std::to_string(bytes_.size()) + " bytes)");
+    }
+
+    uint64_t size() const { return bytes_.size(); }
+    const uint8_t* data() const { return bytes_.data(); }
+
+private:
+    std::span<const uint8_t> bytes_;
+};
+
+Elf64_Ehdr parse_header(const FileView& f)
+{
+    if (f.size() < EI_NIDENT || std::memcmp(f.data(), ELFMAG, SELFMAG) != 0)
+        throw BadInput("not an ELF image (bad magic)");
+    if (f.data()[EI_CLASS] == ELFCLASS32)
+        throw BadInput("ELF32 image: cr3rig run expects an ELF64 x86-64 guest");
+    if (f.data()[EI_CLASS] != ELFCLASS64)
+        throw BadInput("unknown ELF class " + std::to_string(f.data()[EI_CLASS]));
+    if (f.data()[EI_DATA] != ELFDATA2LSB)
+        throw BadInput("big-endian ELF image: expected little-endian x86-64");
+    auto eh = f.at<Elf64_Ehdr>(0, "ELF header");
+    if (eh.e_machine != EM_X86_64)
+        throw BadInput("ELF image for machine " + std::to_string(eh.e_machine) + ", expected x86-64 (62)");
+    if (eh.e_type != ET_EXEC)
+        throw BadInput("ELF image is not an executable (e_type " + std::to_string(eh.e_type) + ")");
+    if (eh.e_phnum == 0)
+        throw BadInput("ELF image has no program headers");
+    if (eh.e_phentsize != sizeof(Elf64_Phdr))
+        throw BadInput("ELF program header size " + std::to_string(eh.e_phentsize) + ", expected " +
+                       std::to_string(sizeof(Elf64_Phdr)));
+    f.require(eh.e_phoff, uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr), "program header table");
+    return eh;
+}
+
+std::vector<LoadSegment> parse_segments(const FileView& f, const Elf64_Ehdr& eh)
+{
+    std::vector<LoadSegment> segments;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        auto ph = f.at<Elf64_Phdr>(eh.e_phoff + i * sizeof(Elf64_Phdr), "program header");
+        if (ph.p_type != PT_LOAD || ph.p_memsz == 0)  // an empty segment loads nothing
+            continue;
+        std::string what = "segment " + std::to_string(i);
+        if (ph.p_filesz > ph.p_memsz)
+            throw BadInput(what + ": file size " + hex(ph.p_filesz) + " exceeds memory size " + hex(ph.p_memsz));
+        f.require(ph.p_offset, ph.p_filesz, what);
+        if (!in_bounds(ph.p_paddr, ph.p_memsz, UINT64_MAX) || !in_bounds(ph.p_vaddr, ph.p_memsz, UINT64_MAX))
+            throw BadInput(what + ": address range wraps around");
+        segments.push_back({ph.p_paddr, ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz, (ph.p_flags & PF_X) != 0});
+    }
+    if (segments.empty())
+        throw BadInput("ELF image has no loadable (PT_LOAD) segment");
+    return segments;
+}
+
+std::string symbol_name(const FileView& f, const Elf64_Shdr& strtab, uint32_t st_name)
+{
+    if (st_name >= strtab.sh_size)
+        throw BadInput("ELF symbol name offset " + hex(st_name) + " lies outside its string table");
+    const char* start = reinterpret_cast<const char*>(f.data() + strtab.sh_offset + st_name);
+    size_t max = strtab.sh_size - st_name;
+    size_t len = strnlen(start, max);
+    if (len == max)
+        throw BadInput("ELF symbol name at " + hex(st_name) + " is not NUL-terminated");
+    return {start, len};
+}
+
+// The symbol table is optional (a stripped guest still runs), but when present it must be sound.
+std::vector<Symbol> parse_symbols(const FileView& f, const Elf64_Ehdr& eh)
+{
+    std::vector<Symbol> symbols;
+    if (eh.e_shoff == 0 || eh.e_shnum == 0)
+        return symbols;
+    if (eh.e_shentsize != sizeof(Elf64_Shdr))
+        throw BadInput("ELF section header size " + std::to_string(eh.e_shentsize) + ", expected " +
+                       std::to_string(sizeof(Elf64_Shdr)));
+    f.require(eh.e_shoff, uint64_t{eh.e_shnum} * sizeof(Elf64_Shdr), "section header table");
+    auto section = [&](unsigned i) { return f.at<Elf64_Shdr>(eh.e_shoff + i * sizeof(Elf64_Shdr), "section header"); };
+
+    for (unsigned i = 0; i < eh.e_shnum; i++) {
+        auto sh = section(i);
+        if (sh.sh_type != SHT_SYMTAB)
+            continue;
+        if (sh.sh_entsize != sizeof(Elf64_Sym))
+            throw BadInput("ELF symbol table entry size " + std::to_string(sh.sh_entsize) + ", expected " +
+                           std::to_string(sizeof(Elf64_Sym)));
+        f.require(sh.sh_offset, sh.sh_size, "symbol table");
+        if (sh.sh_link >= eh.e_shnum)
+            throw BadInput("ELF symbol table links to missing section " + std::to_string(sh.sh_link));
+        auto strtab = section(sh.sh_link);
+        f.require(strtab.sh_offset, strtab.sh_size, "symbol string table");
+        for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= sh.sh_size; off += sizeof(Elf64_Sym)) {
+            auto sym = f.at<Elf64_Sym>(sh.sh_offset + off, "symbol");
+            int type = ELF64_ST_TYPE(sym.st_info);
+            if (sym.st_name == 0 || sym.st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE))
+                continue;
+            symbols.push_back({symbol_name(f, strtab, sym.st_name), sym.st_value, sym.st_size, type == STT_FUNC});
+        }
+    }
+    std::sort(symbols.begin(), symbols.end(), [](const Symbol& a, const Symbol& b) { return a.value < b.value; });
+    return symbols;
+}
+
+}  // namespace
+
+ElfImage ElfImage::parse(std::vector<uint8_t> file)
+{
+    ElfImage image;
+    image.file_ = std::move(file);
+    FileView f(image.file_);
+    auto eh = parse_header(f);
+    image.entry_ = eh.e_entry;
+    image.segments_ = parse_segments(f, eh);
+    image.symbols_ = parse_symbols(f, eh);
+    bool entry_ok = std::any_of(image.segments_.begin(), image.segments_.end(), [&](const LoadSegment& s) {
+        return s.executable && eh.e_entry >= s.vaddr && eh.e_entry - s.vaddr < s.memsz;
+    });
+    if (!entry_ok)
+        throw BadInput("ELF entry point " + hex(eh.e_entry) + " is not inside an executable segment");
+    return image;
+}
+
+ElfImage ElfImage::read_file(const std::string& path)
+{
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw BadInput("guest image " + path + " is a directory");
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw BadInput("cannot open guest image " + path);
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad())
+        throw BadInput("cannot read guest image " + path);
+    return parse(std::move(bytes));
+}
+
+const Symbol* ElfImage::find_symbol(const std::string& name) const
+{
+    auto it = std::find_if(symbols_.begin(), symbols_.end(), [&](const Symbol& s) { return s.name == name; });
+    return it == symbols_.end() ? nullptr : &*it;
+}
+
+std::optional<std::string> ElfImage::symbolize(uint64_t vaddr) const
+{
+    auto it = std::upper_bound(symbols_.begin(), symbols_.end(), vaddr,
+                               [](uint64_t v, const Symbol& s) { return v < s.value; });
+    // The nearest symbol at or below vaddr; asm labels have no size and match any offset.
+    if (it == symbols_.begin())
+        return std::nullopt;
+    --it;
+    if (it->size != 0 && vaddr - it->value >= it->size)
+        return std::nullopt;
+    return it->name + (vaddr == it->value ? "" : "+" + hex(vaddr - it->value));
+}
+
+void ElfImage::load_into(GuestMemory& memory, uint64_t min_gpa) const
+{
+    for (const auto& s : segments_) {
+        if (s.gpa < min_gpa)
+            throw BadInput("ELF segment at " + hex(s.gpa) + " overlaps the VMM's boot area below " + hex(min_gpa));
+        if (!memory.contains(s.gpa, s.memsz))
+            throw BadInput("ELF segment " + hex(s.gpa) + "+" + hex(s.memsz) + " does not fit in " +
+                           std::to_string(memory.size() >> 20) + " MiB of guest memory");
+        auto dst = memory.span(s.gpa, s.memsz);
+        std::memcpy(dst.data(), file_.data() + s.offset, s.filesz);
+        std::memset(dst.data() + s.filesz, 0, s.memsz - s.filesz);
+    }
+}
+
+}  // namespace cr3rig

@@ -1,0 +1,243 @@
+#include "kvm.hpp"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "errors.hpp"
+
+namespace cr3rig {
+
+namespace {
+
+// ioctl that retries on EINTR (except where the caller wants EINTR) and throws KvmError otherwise.
+template <typename Arg>
+int checked_ioctl(int fd, unsigned long request, const char* name, Arg arg)
+{
+    for (;;) {
+        int r = ::ioctl(fd, request, arg);
+        if (r >= 0)
+            return r;
+        if (errno != EINTR)
+            throw KvmError(name, errno);
+    }
+}
+
+#define KVM_IOCTL(fd, req, arg) checked_ioctl((fd), (req), #req, (arg))
+
+// <asm/kvm.h> declares kvm_cpuid2's entries with __DECLARE_FLEX_ARRAY, whose empty
+// struct is 1 byte in C++: g++ sizes kvm_cpuid2 as 12 bytes and puts the entries at
+// offset 12, so both the ioctl numbers and the layout would differ from the kernel's.
+// The CPUID ioctls therefore use this 8-byte header with the entries right after it.
+struct CpuidHeader {
+    uint32_t nent;
+    uint32_t padding;
+};
+constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, CpuidHeader);
+constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, CpuidHeader);
+
+// A kvm_cpuid2 buffer laid out as the kernel expects.
+class CpuidBuffer {
+public:
+    explicit CpuidBuffer(size_t n) : bytes_(sizeof(CpuidHeader) + n * sizeof(kvm_cpuid_entry2))
+    {
+        header()->nent = static_cast<uint32_t>(n);
+    }
+    CpuidHeader* header() { return reinterpret_cast<CpuidHeader*>(bytes_.data()); }
+    kvm_cpuid_entry2* entries() { return reinterpret_cast<kvm_cpuid_entry2*>(bytes_.data() + sizeof(CpuidHeader)); }
+    void* data() { return bytes_.data(); }
+
+private:
+    std::vector<uint8_t> bytes_;
+};
+
+}  // namespace
+
+Fd& Fd::operator=(Fd&& o) noexcept
+{
+    if (this != &o) {
+        if (fd_ >= 0)
+            ::close(fd_);
+        fd_ = o.release();
+    }
+    return *this;
+}
+
+Fd::~Fd()
+{
+    if (fd_ >= 0)
+        ::close(fd_);
+}
+
+int Fd::release()
+{
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+}
+
+std::string default_kvm_path()
+{
+    const char* env = std::getenv("CR3RIG_KVM_DEVICE");
+    return env && *env ? env : "/dev/kvm";
+}
+
+Kvm::Kvm(const std::string& path)
+{
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        throw KvmUnavailable("cannot open " + path + ": " + std::strerror(errno));
+    fd_ = Fd(fd);
+    if (int v = api_version(); v != KVM_API_VERSION)
+        throw KvmUnavailable(path + " speaks KVM API version " + std::to_string(v) + ", the rig needs " +
+                             std::to_string(KVM_API_VERSION));
+}
+
+int Kvm::api_version() const { return KVM_IOCTL(fd_.get(), KVM_GET_API_VERSION, 0); }
+
+int Kvm::check_extension(long cap) const { return KVM_IOCTL(fd_.get(), KVM_CHECK_EXTENSION, cap); }
+
+size_t Kvm::vcpu_mmap_size() const
+{
+    return static_cast<size_t>(KVM_IOCTL(fd_.get(), KVM_GET_VCPU_MMAP_SIZE, 0));
+}
+
+std::vector<kvm_cpuid_entry2> Kvm::supported_cpuid() const
+{
+    // The kernel says E2BIG until the buffer is large enough.
+    for (uint32_t n = 64;; n *= 2) {
+        CpuidBuffer buf(n);
+        if (::ioctl(fd_.get(), kGetSupportedCpuid, buf.data()) == 0)
+            return {buf.entries(), buf.entries() + std::min(buf.header()->nent, n)};
+        if (errno != E2BIG || n >= 4096)
+            throw KvmError("KVM_GET_SUPPORTED_CPUID", errno);
+    }
+}
+
+void Kvm::require_capabilities() const
+{
+    struct Required {
+        long cap;
+        const char* name;
+    };
+    static constexpr Required required[] = {
+        {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+        {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+        {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+        {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+    };
+    std::string missing;
+    for (const auto& r : required)
+        if (check_extension(r.cap) <= 0)
+            missing += std::string(missing.empty() ? "" : ", ") + r.name;
+    if (!missing.empty())
+        throw KvmUnavailable("KVM lacks capabilities the rig needs: " + missing);
+}
+
+Vm Kvm::create_vm() const
+{
+    int fd = KVM_IOCTL(fd_.get(), KVM_CREATE_VM, 0);
+    return Vm(Fd(fd), vcpu_mmap_size());
+}
+
+std::optional<std::string> kvm_unusable_reason(const std::string& path)
+{
+    try {
+        Kvm kvm(path);
+        kvm.require_capabilities();
+        Vm vm = kvm.create_vm();
+        (void)vm;
+        return std::nullopt;
+    } catch (const std::exception& e) {
+        return std::string(e.what());
+    }
+}
+
+void Vm::set_user_memory_region(uint32_t slot, uint64_t gpa, uint64_t size, void* host, uint32_t flags)
+{
+    kvm_userspace_memory_region region{};
+    region.slot = slot;
+    region.flags = flags;
+    region.guest_phys_addr = gpa;
+    region.memory_size = size;
+    region.userspace_addr = reinterpret_cast<uint64_t>(host);
+    KVM_IOCTL(fd_.get(), KVM_SET_USER_MEMORY_REGION, &region);
+}
+
+void Vm::create_irqchip() { KVM_IOCTL(fd_.get(), KVM_CREATE_IRQCHIP, 0); }
+
+void Vm::set_tss_addr(uint64_t gpa) { KVM_IOCTL(fd_.get(), KVM_SET_TSS_ADDR, static_cast<unsigned long>(gpa)); }
+
+void Vm::set_identity_map_addr(uint64_t gpa)
+{
+    uint64_t addr = gpa;
+    KVM_IOCTL(fd_.get(), KVM_SET_IDENTITY_MAP_ADDR, &addr);
+}
+
+Vcpu Vm::create_vcpu(int id)
+{
+    int fd = KVM_IOCTL(fd_.get(), KVM_CREATE_VCPU, static_cast<unsigned long>(id));
+    return Vcpu(Fd(fd), vcpu_mmap_size_);
+}
+
+Vcpu::Vcpu(Fd fd, size_t mmap_size) : fd_(std::move(fd)), run_size_(mmap_size)
+{
+    void* p = ::mmap(nullptr, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
+    if (p == MAP_FAILED)
+        throw KvmError("mmap(vcpu kvm_run)", errno);
+    run_ = static_cast<kvm_run*>(p);
+}
+
+Vcpu::Vcpu(Vcpu&& o) noexcept : fd_(std::move(o.fd_)), run_(o.run_), run_size_(o.run_size_)
+{
+    o.run_ = nullptr;
+    o.run_size_ = 0;
+}
+
+Vcpu::~Vcpu()
+{
+    if (run_)
+        ::munmap(run_, run_size_);
+}
+
+void Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries)
+{
+    CpuidBuffer buf(entries.size());
+    std::memcpy(buf.entries(), entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
+    checked_ioctl(fd_.get(), kSetCpuid2, "KVM_SET_CPUID2", buf.data());
+}
+
+kvm_regs Vcpu::get_regs() const
+{
+    kvm_regs regs{};
+    KVM_IOCTL(fd_.get(), KVM_GET_REGS, &regs);
+    return regs;
+}
+
+void Vcpu::set_regs(const kvm_regs& regs) { KVM_IOCTL(fd_.get(), KVM_SET_REGS, &regs); }
+
+kvm_sregs Vcpu::get_sregs() const
+{
+    kvm_sregs sregs{};
+    KVM_IOCTL(fd_.get(), KVM_GET_SREGS, &sregs);
+    return sregs;
+}
+
+void Vcpu::set_sregs(const kvm_sregs& sregs) { KVM_IOCTL(fd_.get(), KVM_SET_SREGS, &sregs); }
+
+int Vcpu::run()
+{
+    if (::ioctl(fd_.get(), KVM_RUN, 0) == 0)
+        return 0;
+    if (errno == EINTR)
+        return EINTR;
+    throw KvmError("KVM_RUN", errno);
+}
+
+}  // namespace cr3rig

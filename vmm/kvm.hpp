@@ -1,0 +1,109 @@
+// RAII wrappers for the three KVM file descriptors: the system (/dev/kvm), a VM and a vCPU.
+// Every failing ioctl throws KvmError naming the ioctl and errno.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cr3rig {
+
+// An owned file descriptor, closed on destruction. Move-only.
+class Fd {
+public:
+    Fd() = default;
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(o.release()) {}
+    Fd& operator=(Fd&& o) noexcept;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd();
+
+    int get() const { return fd_; }
+    int release();
+
+private:
+    int fd_ = -1;
+};
+
+class Vm;
+class Vcpu;
+
+// The KVM device node: $CR3RIG_KVM_DEVICE if set, else /dev/kvm.
+std::string default_kvm_path();
+
+// /dev/kvm. Construction fails with KvmUnavailable when the device cannot be opened
+// or speaks another API version.
+class Kvm {
+public:
+    explicit Kvm(const std::string& path = default_kvm_path());
+
+    int api_version() const;
+    int check_extension(long cap) const;  // KVM_CHECK_EXTENSION: 0 = absent
+    size_t vcpu_mmap_size() const;
+    std::vector<kvm_cpuid_entry2> supported_cpuid() const;
+
+    // Throws KvmUnavailable naming every required capability this host lacks.
+    void require_capabilities() const;
+
+    Vm create_vm() const;
+    int fd() const { return fd_.get(); }
+
+private:
+    Fd fd_;
+};
+
+// Why KVM cannot be used here, or nullopt if a VM can be created. Never throws.
+std::optional<std::string> kvm_unusable_reason(const std::string& path = default_kvm_path());
+
+class Vm {
+public:
+    Vm(Fd fd, size_t vcpu_mmap_size) : fd_(std::move(fd)), vcpu_mmap_size_(vcpu_mmap_size) {}
+
+    void set_user_memory_region(uint32_t slot, uint64_t gpa, uint64_t size, void* host, uint32_t flags = 0);
+    void create_irqchip();
+    void set_tss_addr(uint64_t gpa);
+    void set_identity_map_addr(uint64_t gpa);
+    Vcpu create_vcpu(int id);
+    int fd() const { return fd_.get(); }
+
+private:
+    Fd fd_;
+    size_t vcpu_mmap_size_;
+};
+
+class Vcpu {
+public:
+    Vcpu(Fd fd, size_t mmap_size);
+    Vcpu(Vcpu&& o) noexcept;
+    Vcpu& operator=(Vcpu&&) = delete;
+    Vcpu(const Vcpu&) = delete;
+    Vcpu& operator=(const Vcpu&) = delete;
+    ~Vcpu();
+
+    void set_cpuid(const std::vector<kvm_cpuid_entry2>& entries);
+    kvm_regs get_regs() const;
+    void set_regs(const kvm_regs& regs);
+    kvm_sregs get_sregs() const;
+    void set_sregs(const kvm_sregs& sregs);
+
+    // One KVM_RUN. Returns 0, or EINTR when a signal (the watchdog's kick) interrupted it.
+    // Any other failure throws KvmError.
+    int run();
+
+    kvm_run& run_state() { return *run_; }
+    const kvm_run& run_state() const { return *run_; }
+    size_t run_state_size() const { return run_size_; }
+    int fd() const { return fd_.get(); }
+
+private:
+    Fd fd_;
+    kvm_run* run_ = nullptr;
+    size_t run_size_ = 0;
+};
+
+}  // namespace cr3rig

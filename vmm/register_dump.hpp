@@ -1,0 +1,14 @@
+// A register dump for crash verdicts, in the layout kernel people read every day.
+#pragma once
+
+#include <linux/kvm.h>
+
+#include <string>
+
+namespace cr3rig {
+
+class ElfImage;
+
+std::string format_registers(const kvm_regs& regs, const kvm_sregs& sregs, const ElfImage* symbols);
+
+}  // namespace cr3rig

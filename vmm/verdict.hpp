@@ -1,0 +1,41 @@
+// The outcome of a run and the CLI exit codes (kselftest's 4 = skip, timeout(1)'s 124).
+#pragma once
+
+#include <string_view>
+
+namespace cr3rig {
+
+enum class Verdict { Pass, Fail, Crash, Timeout };
+
+enum ExitCode : int {
+    kExitPass = 0,
+    kExitFail = 1,
+    kExitUsage = 2,
+    kExitCrash = 3,
+    kExitSkip = 4,
+    kExitTimeout = 124,
+};
+
+constexpr int exit_code_of(Verdict v)
+{
+    switch (v) {
+    case Verdict::Pass: return kExitPass;
+    case Verdict::Fail: return kExitFail;
+    case Verdict::Crash: return kExitCrash;
+    case Verdict::Timeout: return kExitTimeout;
+    }
+    return kExitCrash;
+}
+
+constexpr std::string_view name_of(Verdict v)
+{
+    switch (v) {
+    case Verdict::Pass: return "PASS";
+    case Verdict::Fail: return "FAIL";
+    case Verdict::Crash: return "CRASH";
+    case Verdict::Timeout: return "TIMEOUT";
+    }
+    return "?";
+}
+
+}  // namespace cr3rig
