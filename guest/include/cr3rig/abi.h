@@ -74,6 +74,20 @@ struct cr3rig_msg {
 
 CR3RIG_STATIC_ASSERT(sizeof(struct cr3rig_msg) == 64, "cr3rig_msg layout changed");
 
+/*
+ * Tracepoints of the lazytlb guest kernel (CR3RIG_MSG_TRACE events). They only
+ * help people read a plain `cr3rig run -v`; the trap engine never depends on them.
+ */
+enum cr3rig_tracepoint {
+    CR3RIG_TP_SWITCH = 1,    /* prev pid, next pid, CR3 after, next->active_mm's pgd */
+    CR3RIG_TP_SWITCH_MM = 2, /* old pgd, new pgd, next pid */
+    CR3RIG_TP_EXIT_MM = 3,   /* pid, pgd of the mm being released */
+    CR3RIG_TP_CR3_WRITE = 4, /* value written, current pid, pgd of current->active_mm */
+    CR3RIG_TP_FAULT_STORM = 5, /* pid, faults in the storm, ticks lost, faulting address */
+    CR3RIG_TP_TASK_EXIT = 6, /* pid, exit code, killed, faults */
+    CR3RIG_TP_RT_THROTTLE = 7, /* 1 = throttled / 0 = unthrottled, tick */
+};
+
 /* Guest physical memory layout that the VMM sets up for ELF64 guests. */
 #define CR3RIG_BOOT_GDT_GPA   0x1000u  /* flat GDT: 0x08 = 64-bit code, 0x10 = data */
 #define CR3RIG_BOOT_PML4_GPA  0x2000u  /* identity map of the first 4 GiB, 2 MiB pages */

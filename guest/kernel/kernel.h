@@ -1,0 +1,236 @@
+/*
+ * lazytlb: a tiny preemptible x86-64 kernel with just enough of Linux 3.2's
+ * memory-management and scheduling mechanisms for the CR3 read+write race of
+ * "x86/mm: disable preemption during CR3 read+write" to arise on its own:
+ * tasks with mm and active_mm, lazy TLB borrowing, switch_mm skipped for the
+ * same mm, exit_mm -> mmput -> exit_mmap -> TLB flush by CR3 read + write, a
+ * handle_mm_fault that checks the task's own mm, RT priorities, RT throttling,
+ * and a LAPIC-timer-driven preemptive scheduler.
+ *
+ * Variants (compile-time): LAZYTLB_FIXED wraps the flush in preempt_disable()/
+ * preempt_enable() as the patch does; LAZYTLB_SELFPREEMPT raises the timer
+ * interrupt itself between the read and the write. Neither knows of any test rig.
+ */
+#ifndef LAZYTLB_KERNEL_H
+#define LAZYTLB_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest.h"
+
+/* ---- layout ---- */
+#define PAGE_SIZE 4096ul
+#define KERNEL_CS 0x08
+#define KERNEL_DS 0x10
+#define USER_DS (0x18 | 3)
+#define USER_CS (0x20 | 3)
+#define TSS_SEL 0x28
+
+#define TIMER_VECTOR 0x30
+#define SPURIOUS_VECTOR 0xff
+
+/* User space: PML4 slot 1, the same virtual addresses in every process. */
+#define USER_BASE 0x0000008000000000ull
+#define USER_CODE (USER_BASE + 0x0000)
+#define USER_ARGS (USER_BASE + 0x10000)      /* first data page: the program's arguments */
+#define USER_DATA_PAGES 4
+#define USER_STACK (USER_BASE + 0x20000)     /* one page; rsp starts at its top */
+#define USER_UNMAPPED (USER_BASE + 0x100000) /* never mapped: touching it kills the task */
+
+/* Page-table entry bits. */
+#define PTE_P 0x1ull
+#define PTE_W 0x2ull
+#define PTE_U 0x4ull
+#define PTE_PS 0x80ull
+#define PTE_ADDR 0x000ffffffffff000ull
+
+/* ---- timing ---- */
+#define TICK_NS 2000000u       /* LAPIC timer period: 2 ms */
+#define NORMAL_SLICE_TICKS 3   /* round-robin slice of normal tasks */
+#define RT_PERIOD_TICKS 10     /* RT throttling, as sched_rt_period_us ... */
+#define RT_RUNTIME_TICKS 8     /* ... and sched_rt_runtime_us, in ticks */
+#define FAULT_STORM_MIN 8      /* consecutive faults at one (rip, addr) that count as a storm */
+
+/*
+ * ---- system calls: `ud2` with rax = number, rdi/rsi = arguments, result in rax ----
+ * On the nested kvm_pvm hosts this project runs on, neither SYSCALL nor INT n from
+ * user mode reaches the guest kernel (SYSCALL runs LSTAR at CPL 3, INT n raises
+ * #UD), while exceptions do; so the kernel's system-call gate is the #UD of `ud2`
+ * at a user text address. It works the same on VT-x and SVM hosts.
+ */
+#define SYS_EXIT 0
+#define SYS_YIELD 1
+#define SYS_WRITE 2
+#define SYS_WAIT 3 /* wait up to rdi ticks for a child to exit: its pid, or 0 */
+
+/* ---- interrupt frame, as pushed by entry.S ---- */
+struct pt_regs {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error_code;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+#define RFLAGS_IF 0x200ull
+
+static inline bool user_mode(const struct pt_regs *regs) { return (regs->cs & 3) == 3; }
+
+/* ---- CPU helpers ---- */
+static inline uint64_t read_cr2(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr2, %0" : "=r"(v));
+    return v;
+}
+static inline uint64_t local_irq_save(void)
+{
+    uint64_t flags;
+    __asm__ volatile("pushfq; pop %0; cli" : "=r"(flags)::"memory");
+    return flags;
+}
+static inline void local_irq_restore(uint64_t flags)
+{
+    if (flags & RFLAGS_IF)
+        __asm__ volatile("sti" ::: "memory");
+}
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+static inline uint64_t rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* ---- memory ---- */
+struct mm {
+    uint64_t *pgd;    /* top-level page table (identity mapped: virtual == physical) */
+    int users;        /* mm_users: tasks using it as their own mm */
+    int count;        /* mm_count: users as one reference, plus lazy borrowers */
+    int id;
+    unsigned pages;   /* pages owned: page tables and user frames */
+    unsigned pte_end; /* one past the highest leaf-table slot ever mapped, like a VMA's end:
+                       * exit_mmap() walks only up to here (CPL0 code is slow when emulated) */
+};
+
+extern struct mm init_mm;
+extern uint64_t loaded_cr3; /* what this CPU last wrote to CR3 (cpu_tlbstate, in spirit) */
+
+void page_alloc_init(void);
+void *alloc_page(void); /* zeroed */
+void free_page(void *page);
+unsigned free_page_count(void);
+
+void kernel_page_tables_init(void);
+struct mm *mm_create(const void *code, size_t code_len);
+void mmgrab(struct mm *mm);
+void mmdrop(struct mm *mm);
+void mmput(struct mm *mm);
+void switch_mm(struct mm *prev, struct mm *next);
+void write_cr3(uint64_t value);
+uint64_t read_cr3(void);
+int handle_mm_fault(struct mm *mm, uint64_t address, uint64_t error_code);
+
+/* ---- tasks and scheduling ---- */
+enum task_state { TASK_UNUSED, TASK_RUNNING, TASK_SLEEPING, TASK_ZOMBIE, TASK_REAPED };
+enum sched_policy { SCHED_NORMAL, SCHED_FIFO };
+
+struct fault_stats {
+    uint64_t faults;        /* every #PF taken by the task */
+    uint64_t spurious;      /* PTE present with the right rights: retried */
+    uint64_t run;           /* consecutive faults at the current (rip, addr) */
+    uint64_t run_rip, run_addr, run_start_tick;
+    uint64_t storms;        /* runs of at least FAULT_STORM_MIN */
+    uint64_t storm_faults;  /* faults inside those runs */
+    uint64_t storm_ticks;   /* time lost in them */
+    uint64_t storm_rip, storm_addr; /* where the longest storm was */
+    uint64_t longest_storm;
+};
+
+struct task {
+    uint64_t rsp; /* saved kernel stack pointer; switch_to relies on offset 0 */
+    int pid;
+    const char *name;
+    enum task_state state;
+    enum sched_policy policy;
+    int rt_prio;
+    struct mm *mm;
+    struct mm *active_mm;
+    struct task *parent;
+    int exit_code;
+    bool killed;
+    uint64_t killed_addr;
+    bool waiting_child;
+    uint64_t wake_at;       /* SLEEPING: tick to wake at, 0 = no timeout */
+    int64_t rq_key;         /* runqueue order inside a class: smaller runs first */
+    int slice;
+    bool slice_expired;
+    uint8_t *kstack_top;
+    /* accounting */
+    uint64_t runtime_ticks;
+    uint64_t woken_tick;    /* when it last became runnable */
+    uint64_t max_latency;   /* longest wait from wake-up to running, in ticks */
+    uint64_t switches;
+    struct fault_stats fs;
+};
+
+#define MAX_TASKS 8
+extern struct task tasks[MAX_TASKS];
+extern struct task *current;
+extern volatile uint64_t jiffies;
+extern int preempt_count;
+extern bool need_resched;
+
+void sched_init(void);
+struct task *task_create(const char *name, enum sched_policy policy, int rt_prio, const void *code,
+                         size_t code_len, const uint64_t *args, size_t nargs, struct task *parent);
+void schedule(void);
+void preempt_disable(void);
+void preempt_enable(void);
+void preempt_schedule_irq(void);
+void scheduler_tick(void);
+void wake_up_task(struct task *t);
+void sleep_ticks(uint64_t ticks, bool for_child);
+bool rt_throttled(void);
+uint64_t rt_throttle_count(void);
+
+/* ---- exit, syscalls, faults ---- */
+__attribute__((noreturn)) void do_exit(int code);
+void do_syscall(struct pt_regs *regs);
+void do_page_fault(struct pt_regs *regs);
+int live_user_tasks(void);
+void note_progress(struct task *t);
+
+/* ---- platform ---- */
+void arch_init(void);  /* GDT, TSS, IDT */
+void set_kernel_stack(uint8_t *top);
+void apic_timer_init(void);
+void apic_eoi(void);
+void timer_tick_from_kernel(void);
+__attribute__((noreturn)) void panic(const char *why, uint64_t value);
+void print_hex(uint64_t v);
+void print_kv(const char *key, uint64_t value);
+
+/* entry.S */
+struct task *switch_to(struct task *prev, struct task *next);
+void ret_from_fork(void);
+
+/* ---- counters of the guest's own consistency checks ---- */
+struct kstats {
+    uint64_t stale_cr3_writes;   /* flush wrote a CR3 that is not current->active_mm's pgd */
+    uint64_t cr3_mismatch_at_switch; /* switch_mm skipped while CR3 was not next's pgd */
+    uint64_t tlb_flushes;
+    uint64_t context_switches;
+    uint64_t pages_freed_by_exit; /* page-table and user pages freed by exit_mmap + mmdrop */
+    uint64_t pgds_freed;
+    uint64_t rt_throttled_ticks;
+};
+extern struct kstats kstats;
+
+/* Tracepoints on the rig port (see CR3RIG_TP_* in cr3rig/abi.h). */
+#define trace(ev, a, b, c, d) rig_trace((ev), (a), (b), (c), (d))
+
+#endif

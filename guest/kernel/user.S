@@ -1,0 +1,88 @@
+/*
+ * The user programs, position-independent machine code that the kernel copies
+ * into each process's text page at USER_CODE. Arguments live at USER_ARGS, the
+ * same virtual address in every process (in different physical frames).
+ * System calls: `ud2`, rax = number, rdi = argument (see kernel.h).
+ */
+#define USER_ARGS 0x8000010000
+#define USER_UNMAPPED 0x8000100000
+#define SYS_EXIT 0
+#define SYS_WAIT 3
+
+    .section .rodata.user_programs, "a"
+
+/* spinner: spin args[0] iterations in user mode, then exit(args[1]). */
+    .global prog_spinner, prog_spinner_end
+prog_spinner:
+    movabs  $USER_ARGS, %rbx
+    mov     (%rbx), %rcx
+1:  dec     %rcx
+    jnz     1b
+    mov     $SYS_EXIT, %eax
+    mov     8(%rbx), %rdi
+    ud2
+2:  jmp     2b
+prog_spinner_end:
+
+/*
+ * rt_periodic: an RT supervisor. Each period it writes the period number to its
+ * three data pages and reads it back (an error if it differs), then waits up to
+ * one tick for a child to exit. It stops after args[0] periods once args[1]
+ * children are reaped, or after args[2] periods; exit code = errors, +1000 if a
+ * child was never reaped.
+ */
+    .global prog_rt_periodic, prog_rt_periodic_end
+prog_rt_periodic:
+    movabs  $USER_ARGS, %rbx
+    lea     0x1000(%rbx), %rbp
+    xor     %r12d, %r12d            /* period */
+    xor     %r13d, %r13d            /* children reaped */
+    xor     %r14d, %r14d            /* errors */
+.Lperiod:
+    mov     %r12, (%rbp)
+    mov     %r12, 0x1000(%rbp)
+    mov     %r12, 0x2000(%rbp)
+    cmp     (%rbp), %r12
+    je      1f
+    inc     %r14
+1:  cmp     0x1000(%rbp), %r12
+    je      2f
+    inc     %r14
+2:  cmp     0x2000(%rbp), %r12
+    je      3f
+    inc     %r14
+3:  mov     $SYS_WAIT, %eax
+    mov     $1, %edi
+    ud2
+    test    %rax, %rax
+    jz      4f
+    inc     %r13
+4:  inc     %r12
+    cmp     16(%rbx), %r12
+    jae     .Ldone
+    cmp     (%rbx), %r12
+    jb      .Lperiod
+    cmp     8(%rbx), %r13
+    jb      .Lperiod
+.Ldone:
+    cmp     8(%rbx), %r13
+    jae     5f
+    add     $1000, %r14
+5:  mov     $SYS_EXIT, %eax
+    mov     %r14, %rdi
+    ud2
+6:  jmp     6b
+prog_rt_periodic_end:
+
+/* segv: read an address that was never mapped; the kernel must kill it. */
+    .global prog_segv, prog_segv_end
+prog_segv:
+    movabs  $USER_UNMAPPED, %rax
+    mov     (%rax), %rax
+    mov     $SYS_EXIT, %eax
+    xor     %edi, %edi
+    ud2
+1:  jmp     1b
+prog_segv_end:
+
+    .section .note.GNU-stack, "", @progbits
