@@ -4,7 +4,9 @@
 //     no-op port, timed by the host between the first and the last write);
 //   - VM create + load + run + destroy of `hello` inside one process;
 //   - process start to verdict for `cr3rig run builtin:hello` (fork + exec + VM set-up
-//     + guest + teardown), as a wall-clock time and as a multiple of one round trip.
+//     + guest + teardown), as a wall-clock time and as a multiple of one round trip;
+//   - the lazytlb seed scenario's run time, fixed and selfpreempt (the latter pays
+//     for B's fault storm until RT throttling ends it).
 // Usage: cr3rig-bench [--quick] [--json FILE]
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -70,6 +72,22 @@ std::vector<double> inprocess_samples(int runs)
     return samples;
 }
 
+// ms of guest run time for a lazytlb kernel's whole scenario.
+std::vector<double> scenario_samples(const char* guest, int runs, Verdict expected)
+{
+    ElfImage kernel = builtin(guest);
+    std::vector<double> samples;
+    for (int i = 0; i < runs; i++) {
+        RunOptions options;
+        options.timeout = std::chrono::seconds(60);
+        RunResult r = run_guest(kernel, options);
+        if (r.verdict != expected)
+            throw std::runtime_error(std::string(guest) + " ended " + std::string(name_of(r.verdict)) + ": " + r.reason);
+        samples.push_back(std::chrono::duration<double, std::milli>(r.run_time).count());
+    }
+    return samples;
+}
+
 // ms from fork() to the exit status of `cr3rig run builtin:hello`, one sample per run.
 std::vector<double> startup_samples(int runs)
 {
@@ -122,6 +140,8 @@ int main(int argc, char** argv)
     auto inprocess_ms = bench::summarize(inprocess_samples(runs));
     auto startup_ms = bench::summarize(startup_samples(runs));
     double startup_in_roundtrips = startup_ms.median * 1e6 / roundtrip_ns.median;
+    auto fixed_ms = bench::summarize(scenario_samples("lazytlb-fixed", runs, Verdict::Pass));
+    auto selfpreempt_ms = bench::summarize(scenario_samples("lazytlb-selfpreempt", runs, Verdict::Fail));
 
     std::printf("cr3rig-bench (%d runs each, min / median / max)\n", runs);
     std::printf("  KVM_RUN round trip, port-I/O exit   %8.2f / %8.2f / %8.2f us\n", roundtrip_ns.min / 1e3,
@@ -131,13 +151,21 @@ int main(int argc, char** argv)
     std::printf("  start to verdict, run builtin:hello %8.2f / %8.2f / %8.2f ms\n", startup_ms.min,
                 startup_ms.median, startup_ms.max);
     std::printf("  ratio: start-to-verdict / round trip = %.0f (medians)\n", startup_in_roundtrips);
+    std::printf("  seed scenario, lazytlb-fixed        %8.1f / %8.1f / %8.1f ms\n", fixed_ms.min, fixed_ms.median,
+                fixed_ms.max);
+    std::printf("  seed scenario, lazytlb-selfpreempt  %8.1f / %8.1f / %8.1f ms\n", selfpreempt_ms.min,
+                selfpreempt_ms.median, selfpreempt_ms.max);
+    std::printf("  ratio: selfpreempt / fixed = %.2f (medians; the fault storm's cost)\n",
+                selfpreempt_ms.median / fixed_ms.median);
 
     if (!json_path.empty()) {
         nlohmann::json j = {{"runs", runs},
                             {"kvm_run_roundtrip_ns", to_json(roundtrip_ns)},
                             {"hello_in_process_ms", to_json(inprocess_ms)},
                             {"start_to_verdict_hello_ms", to_json(startup_ms)},
-                            {"start_to_verdict_over_roundtrip", startup_in_roundtrips}};
+                            {"start_to_verdict_over_roundtrip", startup_in_roundtrips},
+                            {"scenario_fixed_ms", to_json(fixed_ms)},
+                            {"scenario_selfpreempt_ms", to_json(selfpreempt_ms)}};
         std::ofstream(json_path) << j.dump(2) << "\n";
     }
     return 0;

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "commands.hpp"
+#include "cr3rig/abi.h"
 #include "elf_loader.hpp"
 #include "errors.hpp"
 #include "guest_source.hpp"
@@ -23,6 +24,21 @@ struct RunArgs {
     bool quiet = false;
     std::string serial_log;
 };
+
+// Names of the lazytlb kernel's tracepoints (cr3rig/abi.h), for -v output.
+const char* tracepoint_name(uint32_t event)
+{
+    switch (event) {
+    case CR3RIG_TP_SWITCH: return "switch";
+    case CR3RIG_TP_SWITCH_MM: return "switch_mm";
+    case CR3RIG_TP_EXIT_MM: return "exit_mm";
+    case CR3RIG_TP_CR3_WRITE: return "cr3_write";
+    case CR3RIG_TP_FAULT_STORM: return "fault_storm";
+    case CR3RIG_TP_TASK_EXIT: return "task_exit";
+    case CR3RIG_TP_RT_THROTTLE: return "rt_throttle";
+    default: return "event";
+    }
+}
 
 struct FileCloser {
     void operator()(std::FILE* f) const { std::fclose(f); }
@@ -56,8 +72,8 @@ int run(const RunArgs& args)
     };
     options.on_log = [](const std::string& line) { spdlog::info("guest: {}", line); };
     options.on_trace = [](const TraceRecord& t) {
-        spdlog::debug("guest trace: event {} args {:#x} {:#x} {:#x} {:#x}", t.event, t.args[0], t.args[1],
-                      t.args[2], t.args[3]);
+        spdlog::debug("guest trace: {} ({}) {:#x} {:#x} {:#x} {:#x}", tracepoint_name(t.event), t.event, t.args[0],
+                      t.args[1], t.args[2], t.args[3]);
     };
     options.on_bad_message = [](const std::string& line) { spdlog::warn("{}", line); };
 

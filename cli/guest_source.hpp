@@ -11,8 +11,9 @@ namespace cr3rig::cli {
 
 inline constexpr const char* kBuiltinPrefix = "builtin:";
 
-// The guest `cr3rig run` runs when given none. Switch the main job here.
-inline constexpr const char* kDefaultGuest = "builtin:hello";
+// The guest `cr3rig run` runs when given none: the seed scenario on the kernel that
+// preempts itself between CR3 read and write (until the trap engine can inject it).
+inline constexpr const char* kDefaultGuest = "builtin:lazytlb-selfpreempt";
 
 // Throws BadInput for unknown built-ins and unusable files.
 ElfImage load_guest(const std::string& source);

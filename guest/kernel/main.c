@@ -11,7 +11,9 @@ extern const char prog_spinner[], prog_spinner_end[];
 extern const char prog_rt_periodic[], prog_rt_periodic_end[];
 extern const char prog_segv[], prog_segv_end[];
 
-#if defined(LAZYTLB_FIXED)
+#if defined(LAZYTLB_FIXED) && defined(LAZYTLB_SELFPREEMPT)
+#define VARIANT "fixed-selfpreempt"
+#elif defined(LAZYTLB_FIXED)
 #define VARIANT "fixed"
 #elif defined(LAZYTLB_SELFPREEMPT)
 #define VARIANT "selfpreempt"

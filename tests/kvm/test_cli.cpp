@@ -33,11 +33,12 @@ TEST_CASE("cr3rig run gives 0, 1, 124 and 3 for hello, fail, hang and triple-fau
     CHECK_THAT(triple.output, Catch::Contains("RIP:"));
 }
 
-TEST_CASE("cr3rig run with no guest runs the built-in default")
+TEST_CASE("cr3rig run with no guest runs the seed scenario that shows the race")
 {
     auto r = run_command(cli("run"));
-    CHECK(r.exit_code == 0);
-    CHECK_THAT(r.output, Catch::Contains("builtin:hello: PASS"));
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Catch::Contains("builtin:lazytlb-selfpreempt: FAIL"));
+    CHECK_THAT(r.output, Catch::Contains("stale_cr3_writes=1"));
 }
 
 TEST_CASE("cr3rig run --stats prints per-exit-reason counters")
