@@ -11,8 +11,7 @@ void add_guests_command(CLI::App& app, int* exit_code)
     auto* cmd = app.add_subcommand("guests", "List the guest images built into cr3rig (run them as builtin:NAME)");
     cmd->callback([exit_code] {
         for (const auto& g : embedded_guests())
-            std::printf("%s%s\t%zu bytes%s\n", kBuiltinPrefix, g.name.c_str(), g.image.size(),
-                        std::string(kDefaultGuest) == kBuiltinPrefix + g.name ? "\t(default)" : "");
+            std::printf("%s%s\t%zu bytes\n", kBuiltinPrefix, g.name.c_str(), g.image.size());
         *exit_code = 0;
     });
 }

@@ -9,20 +9,36 @@
 #include "elf_loader.hpp"
 #include "errors.hpp"
 #include "guest_source.hpp"
+#include "history_writer.hpp"
 #include "runner.hpp"
+#include "trap_engine.hpp"
 #include "verdict.hpp"
 
 namespace cr3rig::cli {
 
 namespace {
 
+// With no guest, `cr3rig run` runs these two under the trap engine, side by side.
+constexpr const char* kPairBuggy = "builtin:lazytlb-buggy";
+constexpr const char* kPairFixed = "builtin:lazytlb-fixed";
+constexpr const char* kPairPolicy = "after-read";
+
 struct RunArgs {
-    std::string guest = kDefaultGuest;
+    std::string guest;  // empty: the buggy/fixed pair
     double timeout_s = 10.0;
     unsigned memory_mib = 64;
     bool stats = false;
     bool quiet = false;
     std::string serial_log;
+    std::string inject;  // empty: no trap engine unless --trace
+    std::string trace;
+    uint64_t livelock_faults = 16;
+    SemanticSymbols symbols;
+};
+
+struct Outcome {
+    Verdict verdict;
+    std::vector<Finding> findings;
 };
 
 // Names of the lazytlb kernel's tracepoints (cr3rig/abi.h), for -v output.
@@ -44,9 +60,9 @@ struct FileCloser {
     void operator()(std::FILE* f) const { std::fclose(f); }
 };
 
-int run(const RunArgs& args)
+Outcome run_one(const RunArgs& args, const std::string& guest, const std::string& inject)
 {
-    ElfImage image = load_guest(args.guest);
+    ElfImage image = load_guest(guest);
 
     std::unique_ptr<std::FILE, FileCloser> serial_log;
     if (!args.serial_log.empty()) {
@@ -54,10 +70,26 @@ int run(const RunArgs& args)
         if (!serial_log)
             throw BadInput("cannot write serial log " + args.serial_log);
     }
+    std::unique_ptr<HistoryWriter> history;
+    if (!args.trace.empty())
+        history = std::make_unique<HistoryWriter>(args.trace);
+
+    std::unique_ptr<TrapEngine> traps;
+    if (!inject.empty() || history) {
+        TrapOptions trap_options;
+        trap_options.policy = InjectionPolicy::parse(inject.empty() ? "none" : inject);
+        trap_options.livelock_faults = args.livelock_faults;
+        trap_options.symbols = args.symbols;
+        trap_options.history = history.get();
+        trap_options.guest = guest;
+        trap_options.on_finding = [](const Finding& f) { spdlog::warn("FINDING {}", describe(f)); };
+        traps = std::make_unique<TrapEngine>(std::move(trap_options));
+    }
 
     RunOptions options;
     options.timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_s * 1000));
     options.memory_bytes = uint64_t{args.memory_mib} << 20;
+    options.hook = traps.get();
     options.on_console = [&](char c) {
         if (!args.quiet) {
             std::fputc(c, stdout);
@@ -81,7 +113,12 @@ int run(const RunArgs& args)
     std::fflush(stdout);
 
     double ms = std::chrono::duration<double, std::milli>(result.run_time).count();
-    spdlog::info("{}: {}: {} [{:.1f} ms]", args.guest, name_of(result.verdict), result.reason, ms);
+    if (traps) {
+        spdlog::info("traps: {}; inject {}", traps->backend(), inject.empty() ? "none" : inject);
+        for (const auto& note : traps->notes())
+            spdlog::info("traps: note: {}", note);
+    }
+    spdlog::info("{}: {}: {} [{:.1f} ms]", guest, name_of(result.verdict), result.reason, ms);
     if (!result.crash_dump.empty())
         std::fprintf(stderr, "%s\n", result.crash_dump.c_str());
     if (args.stats) {
@@ -89,8 +126,47 @@ int run(const RunArgs& args)
         std::fprintf(stderr, "unclaimed port accesses: %llu, bad rig messages: %llu\n",
                      static_cast<unsigned long long>(result.unclaimed_port_accesses),
                      static_cast<unsigned long long>(result.bad_rig_messages));
+        if (traps) {
+            const TrapStats& t = traps->stats();
+            std::fprintf(stderr, "traps: %llu reads, %llu writes, %llu injections, %llu page faults, %llu single steps\n",
+                         static_cast<unsigned long long>(t.reads), static_cast<unsigned long long>(t.writes),
+                         static_cast<unsigned long long>(t.injections), static_cast<unsigned long long>(t.page_faults),
+                         static_cast<unsigned long long>(t.single_steps));
+        }
     }
-    return exit_code_of(result.verdict);
+    return {result.verdict, traps ? traps->findings() : std::vector<Finding>{}};
+}
+
+std::string finding_kinds(const std::vector<Finding>& findings)
+{
+    std::string out;
+    for (const auto& f : findings) {
+        std::string kind = name_of(f.kind);
+        if (out.find(kind) == std::string::npos)
+            out += (out.empty() ? "" : ", ") + kind;
+    }
+    return out.empty() ? "-" : out;
+}
+
+// The main job: the buggy and the fixed kernel under the same injection. Exit 0 when
+// the rig caught the buggy one and the fixed one came out clean.
+int run_pair(const RunArgs& args)
+{
+    std::string inject = args.inject.empty() ? kPairPolicy : args.inject;
+    RunArgs quiet = args;
+    quiet.trace.clear();
+    Outcome buggy = run_one(quiet, kPairBuggy, inject);
+    Outcome fixed = run_one(quiet, kPairFixed, inject);
+    bool caught = buggy.verdict == Verdict::Fail && !buggy.findings.empty();
+    bool clean = fixed.verdict == Verdict::Pass && fixed.findings.empty();
+    std::printf("\n%-24s %-8s findings (--inject %s)\n", "guest", "verdict", inject.c_str());
+    std::printf("%-24s %-8s %s\n", kPairBuggy, std::string(name_of(buggy.verdict)).c_str(),
+                finding_kinds(buggy.findings).c_str());
+    std::printf("%-24s %-8s %s\n", kPairFixed, std::string(name_of(fixed.verdict)).c_str(),
+                finding_kinds(fixed.findings).c_str());
+    std::printf("%s\n", caught && clean ? "the rig caught the buggy kernel and the fixed kernel is clean"
+                                        : "UNEXPECTED: the pair did not come out as buggy-caught, fixed-clean");
+    return caught && clean ? kExitPass : kExitFail;
 }
 
 }  // namespace
@@ -98,21 +174,41 @@ int run(const RunArgs& args)
 void add_run_command(CLI::App& app, int* exit_code)
 {
     auto args = std::make_shared<RunArgs>();
-    auto* cmd = app.add_subcommand("run", "Run one guest image on KVM to a verdict");
+    auto* cmd = app.add_subcommand("run", "Run a guest image on KVM to a verdict, optionally trapping CR3 accesses");
     cmd->add_option("guest", args->guest,
-                    "Guest ELF64 image, or builtin:NAME for one built into cr3rig (see `cr3rig guests`)")
+                    "Guest ELF64 image, or builtin:NAME (see `cr3rig guests`). Without one: lazytlb-buggy and "
+                    "lazytlb-fixed under --inject after-read, side by side");
+    cmd->add_option("--inject", args->inject,
+                    "Trap CR3 accesses and force timer preemptions: none, after-read, after-read:K, nth:N, "
+                    "random:SEED[:P]");
+    cmd->add_option("--trace", args->trace, "Write the CR3 history as JSON Lines (implies trapping)");
+    cmd->add_option("--livelock-faults", args->livelock_faults,
+                    "Consecutive faults at one RIP and address that make a livelock")
+        ->check(CLI::Range(uint64_t{2}, uint64_t{1} << 40))
+        ->capture_default_str();
+    cmd->add_option("--current-symbol", args->symbols.current, "Symbol holding the current task pointer")
+        ->capture_default_str();
+    cmd->add_option("--offset-prefix", args->symbols.offset_prefix,
+                    "Prefix of the absolute symbols holding task/mm offsets (task_pid, task_name, task_mm, "
+                    "task_active_mm, mm_pgd)")
         ->capture_default_str();
     cmd->add_option("--timeout", args->timeout_s, "Deadline in seconds; past it the verdict is TIMEOUT (exit 124)")
         ->check(CLI::Range(0.001, 86400.0))
         ->capture_default_str();
     cmd->add_option("--memory", args->memory_mib, "Guest RAM in MiB")->check(CLI::Range(2, 3072))->capture_default_str();
-    cmd->add_flag("--stats", args->stats, "Print per-exit-reason counters after the run");
+    cmd->add_flag("--stats", args->stats, "Print per-exit-reason and trap counters after the run");
     cmd->add_flag("-q,--quiet", args->quiet, "Do not echo the guest console to stdout");
     cmd->add_option("--serial-log", args->serial_log, "Also write the guest console to this file");
     cmd->footer(
-        "Exit codes: 0 pass, 1 guest reported failure, 2 usage or bad input, 3 guest crash or host error,\n"
-        "4 skipped (no usable KVM), 124 timeout.");
-    cmd->callback([args, exit_code] { *exit_code = run(*args); });
+        "Exit codes: 0 pass, 1 bug found or guest reported failure, 2 usage or bad input,\n"
+        "3 guest crash or host error, 4 skipped (no usable KVM), 124 timeout.");
+    cmd->callback([args, exit_code] {
+        if (args->guest.empty()) {
+            *exit_code = run_pair(*args);
+            return;
+        }
+        *exit_code = exit_code_of(run_one(*args, args->guest, args->inject).verdict);
+    });
 }
 
 }  // namespace cr3rig::cli

@@ -11,9 +11,8 @@ namespace cr3rig::cli {
 
 inline constexpr const char* kBuiltinPrefix = "builtin:";
 
-// The guest `cr3rig run` runs when given none: the seed scenario on the kernel that
-// preempts itself between CR3 read and write (until the trap engine can inject it).
-inline constexpr const char* kDefaultGuest = "builtin:lazytlb-selfpreempt";
+// The guest `cr3rig sites` looks at when given none.
+inline constexpr const char* kDefaultGuest = "builtin:lazytlb-buggy";
 
 // Throws BadInput for unknown built-ins and unusable files.
 ElfImage load_guest(const std::string& source);

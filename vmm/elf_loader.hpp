@@ -39,6 +39,11 @@ public:
     uint64_t entry() const { return entry_; }
     const std::vector<LoadSegment>& segments() const { return segments_; }
     const std::vector<Symbol>& symbols() const { return symbols_; }
+    // The file bytes of a segment (its filesz part), e.g. for disassembly.
+    std::span<const uint8_t> segment_bytes(const LoadSegment& segment) const
+    {
+        return {file_.data() + segment.offset, static_cast<size_t>(segment.filesz)};
+    }
 
     const Symbol* find_symbol(const std::string& name) const;
     // "name+0x1f" for the function or object containing vaddr, if any.

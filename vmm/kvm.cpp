@@ -159,6 +159,8 @@ std::optional<std::string> kvm_unusable_reason(const std::string& path)
     }
 }
 
+int Vm::check_extension(long cap) const { return KVM_IOCTL(fd_.get(), KVM_CHECK_EXTENSION, cap); }
+
 void Vm::set_user_memory_region(uint32_t slot, uint64_t gpa, uint64_t size, void* host, uint32_t flags)
 {
     kvm_userspace_memory_region region{};
@@ -180,6 +182,21 @@ void Vm::set_identity_map_addr(uint64_t gpa)
     KVM_IOCTL(fd_.get(), KVM_SET_IDENTITY_MAP_ADDR, &addr);
 }
 
+void Vm::signal_msi(uint32_t vector)
+{
+    kvm_msi msi{};
+    msi.address_lo = 0xfee00000;
+    msi.data = vector;
+    KVM_IOCTL(fd_.get(), KVM_SIGNAL_MSI, &msi);
+}
+
+uint64_t Vm::clock_ns() const
+{
+    kvm_clock_data clock{};
+    KVM_IOCTL(fd_.get(), KVM_GET_CLOCK, &clock);
+    return clock.clock;
+}
+
 Vcpu Vm::create_vcpu(int id)
 {
     int fd = KVM_IOCTL(fd_.get(), KVM_CREATE_VCPU, static_cast<unsigned long>(id));
@@ -194,7 +211,8 @@ Vcpu::Vcpu(Fd fd, size_t mmap_size) : fd_(std::move(fd)), run_size_(mmap_size)
     run_ = static_cast<kvm_run*>(p);
 }
 
-Vcpu::Vcpu(Vcpu&& o) noexcept : fd_(std::move(o.fd_)), run_(o.run_), run_size_(o.run_size_)
+Vcpu::Vcpu(Vcpu&& o) noexcept
+    : fd_(std::move(o.fd_)), run_(o.run_), run_size_(o.run_size_), sync_mask_(o.sync_mask_)
 {
     o.run_ = nullptr;
     o.run_size_ = 0;
@@ -231,8 +249,25 @@ kvm_sregs Vcpu::get_sregs() const
 
 void Vcpu::set_sregs(const kvm_sregs& sregs) { KVM_IOCTL(fd_.get(), KVM_SET_SREGS, &sregs); }
 
+void Vcpu::set_guest_debug(const kvm_guest_debug& debug) { KVM_IOCTL(fd_.get(), KVM_SET_GUEST_DEBUG, &debug); }
+
+kvm_lapic_state Vcpu::get_lapic() const
+{
+    kvm_lapic_state lapic{};
+    KVM_IOCTL(fd_.get(), KVM_GET_LAPIC, &lapic);
+    return lapic;
+}
+
+kvm_debugregs Vcpu::get_debugregs() const
+{
+    kvm_debugregs dbg{};
+    KVM_IOCTL(fd_.get(), KVM_GET_DEBUGREGS, &dbg);
+    return dbg;
+}
+
 int Vcpu::run()
 {
+    run_->kvm_valid_regs = sync_mask_;
     if (::ioctl(fd_.get(), KVM_RUN, 0) == 0)
         return 0;
     if (errno == EINTR)

@@ -64,10 +64,15 @@ class Vm {
 public:
     Vm(Fd fd, size_t vcpu_mmap_size) : fd_(std::move(fd)), vcpu_mmap_size_(vcpu_mmap_size) {}
 
+    int check_extension(long cap) const;  // KVM_CHECK_EXTENSION on the VM
     void set_user_memory_region(uint32_t slot, uint64_t gpa, uint64_t size, void* host, uint32_t flags = 0);
     void create_irqchip();
     void set_tss_addr(uint64_t gpa);
     void set_identity_map_addr(uint64_t gpa);
+    // An MSI to the in-kernel LAPIC: address 0xfee00000, data = vector (fixed delivery).
+    void signal_msi(uint32_t vector);
+    // kvmclock: the guest's notion of time, in ns.
+    uint64_t clock_ns() const;
     Vcpu create_vcpu(int id);
     int fd() const { return fd_.get(); }
 
@@ -91,6 +96,22 @@ public:
     kvm_sregs get_sregs() const;
     void set_sregs(const kvm_sregs& sregs);
 
+    void set_guest_debug(const kvm_guest_debug& debug);
+    kvm_lapic_state get_lapic() const;
+    kvm_debugregs get_debugregs() const;
+
+    // Registers KVM copies into kvm_run on every exit (KVM_SYNC_X86_*), so reading
+    // them costs no ioctl; 0 turns it off.
+    void set_sync_regs(uint64_t mask) { sync_mask_ = mask; }
+    // Synced state of the last exit; write through regs_for_write() to change it.
+    const kvm_regs& synced_regs() const { return run_->s.regs.regs; }
+    const kvm_sregs& synced_sregs() const { return run_->s.regs.sregs; }
+    kvm_regs& regs_for_write()
+    {
+        run_->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+        return run_->s.regs.regs;
+    }
+
     // One KVM_RUN. Returns 0, or EINTR when a signal (the watchdog's kick) interrupted it.
     // Any other failure throws KvmError.
     int run();
@@ -104,6 +125,7 @@ private:
     Fd fd_;
     kvm_run* run_ = nullptr;
     size_t run_size_ = 0;
+    uint64_t sync_mask_ = 0;
 };
 
 }  // namespace cr3rig

@@ -10,6 +10,7 @@
 #include "kvm.hpp"
 #include "long_mode.hpp"
 #include "register_dump.hpp"
+#include "run_hook.hpp"
 #include "watchdog.hpp"
 
 namespace cr3rig {
@@ -109,8 +110,12 @@ RunResult run_guest(const ElfImage& image, const RunOptions& options)
     Machine m(image, options, result);
     kvm_run& run = m.vcpu.run_state();
 
+    RunContext ctx{m.vm, m.vcpu, m.memory, image};
+    if (options.hook)
+        options.hook->start(ctx);
+
     auto start = Clock::now();
-    Stop stop{Verdict::Crash, "run loop ended without a verdict", std::nullopt};
+    Stop stop{Verdict::Crash, "", std::nullopt};
     {
         Watchdog watchdog(run, start + options.timeout);
         for (;;) {
@@ -124,7 +129,13 @@ RunResult run_guest(const ElfImage& image, const RunOptions& options)
             VmExit exit = decode_exit(run, m.vcpu.run_state_size(), rc);
             result.stats.count(exit);
             bool deadline_passed = watchdog.fired() || Clock::now() >= watchdog.deadline();
-            if (auto action = dispatch(exit, m.bus, deadline_passed)) {
+            bool consumed = false;
+            ExitAction action;
+            if (options.hook)
+                action = options.hook->on_exit(ctx, exit, consumed);
+            if (!action && !consumed)
+                action = dispatch(exit, m.bus, deadline_passed);
+            if (action) {
                 stop = std::move(*action);
                 break;
             }
@@ -144,6 +155,8 @@ RunResult run_guest(const ElfImage& image, const RunOptions& options)
     result.unclaimed_port_accesses = m.bus.unclaimed_accesses();
     result.bench_port_hits = m.bench.hits();
     result.bench_port_window = m.bench.window();
+    if (options.hook)
+        options.hook->finish(ctx, result);
     return result;
 }
 

@@ -14,6 +14,7 @@
 namespace cr3rig {
 
 class ElfImage;
+class RunHook;
 
 struct RunOptions {
     std::chrono::milliseconds timeout{10'000};
@@ -23,6 +24,7 @@ struct RunOptions {
     std::function<void(const std::string&)> on_log;
     std::function<void(const TraceRecord&)> on_trace;
     std::function<void(const std::string&)> on_bad_message;
+    RunHook* hook = nullptr;  // e.g. the trap engine
 };
 
 struct RunResult {

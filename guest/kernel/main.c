@@ -151,8 +151,8 @@ int main(void)
     /* The idle task still borrows the last process's mm (lazy TLB); give it back
      * so that the page count below sees every page of every exited process. */
     struct mm *lazy = current->active_mm;
-    switch_mm(lazy, &init_mm);
     current->active_mm = &init_mm;
+    switch_mm(lazy, &init_mm);
     mmdrop(lazy);
     int problems = summarize(free_before);
     console_puts(problems ? "lazytlb: verdict: FAILED\n" : "lazytlb: verdict: ok\n");

@@ -49,14 +49,16 @@ static uint64_t swapper_pgd[512] __attribute__((aligned(4096)));
 struct mm init_mm = {.pgd = swapper_pgd, .users = 1, .count = 1, .id = 0};
 uint64_t loaded_cr3;
 
-uint64_t read_cr3(void)
+/* Out of line, as native_read_cr3()/native_write_cr3() are behind Linux's paravirt
+ * ops: one instruction site for each direction. */
+__attribute__((noinline)) uint64_t read_cr3(void)
 {
     uint64_t v;
     __asm__ volatile("mov %%cr3, %0" : "=r"(v));
     return v;
 }
 
-void write_cr3(uint64_t value)
+__attribute__((noinline)) void write_cr3(uint64_t value)
 {
     __asm__ volatile("mov %0, %%cr3" ::"r"(value) : "memory");
     loaded_cr3 = value;

@@ -1,0 +1,65 @@
+// The detectors: each consumes TrapEvents and reports Findings. No KVM here.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "trap_event.hpp"
+
+namespace cr3rig {
+
+// A write that puts back the value its own frame read earlier (read and write paired
+// by stack pointer), while CR3 had been changed by someone else in between: the CR3
+// at the write differs from the value read. Generic: needs no symbols.
+class StaleWriteDetector {
+public:
+    std::optional<Finding> on_event(const TrapEvent& event);
+
+private:
+    std::map<uint64_t, TrapEvent> pending_reads_;  // by rsp
+    std::vector<TrapEvent> recent_writes_;          // bounded, for "writes in between"
+};
+
+// After a CR3 write, is CR3 the pgd of current->active_mm? Needs the kernel's symbols.
+class ActiveMmDetector {
+public:
+    std::optional<Finding> on_event(const TrapEvent& event);
+};
+
+// N consecutive page faults at the same RIP and address: the faulting task makes no
+// progress. The finding is reported when the streak reaches N and completed (count,
+// time stuck) when the streak ends or the run does.
+class FaultLivelockDetector {
+public:
+    explicit FaultLivelockDetector(uint64_t threshold) : threshold_(threshold) {}
+    std::optional<Finding> on_event(const TrapEvent& event);
+    // Completes a livelock still in progress; returns every livelock found.
+    std::vector<Finding> finish();
+
+private:
+    void close_streak();
+
+    uint64_t threshold_;
+    std::optional<TrapEvent> first_;
+    TrapEvent last_;
+    uint64_t count_ = 0;
+    std::vector<Finding> livelocks_;
+};
+
+// All three, in the order they report.
+class Detectors {
+public:
+    explicit Detectors(uint64_t livelock_threshold) : livelock_(livelock_threshold) {}
+    std::vector<Finding> on_event(const TrapEvent& event);
+    // Every finding of the run in event order, livelocks completed.
+    std::vector<Finding> finish();
+
+private:
+    StaleWriteDetector stale_;
+    ActiveMmDetector active_mm_;
+    FaultLivelockDetector livelock_;
+    std::vector<Finding> findings_;  // stale writes and active_mm mismatches
+};
+
+}  // namespace cr3rig

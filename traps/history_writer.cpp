@@ -1,0 +1,109 @@
+#include "history_writer.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "errors.hpp"
+#include "hex.hpp"
+
+namespace cr3rig {
+
+namespace {
+constexpr size_t kFlushBytes = 1 << 16;
+}
+
+HistoryWriter::HistoryWriter(const std::string& path) : file_(std::fopen(path.c_str(), "w"))
+{
+    if (!file_)
+        throw BadInput("cannot write trace file " + path);
+}
+
+HistoryWriter::~HistoryWriter()
+{
+    flush();
+    std::fclose(file_);
+}
+
+void HistoryWriter::line(const std::string& json)
+{
+    buffer_ += json;
+    buffer_ += '\n';
+    if (buffer_.size() >= kFlushBytes)
+        flush();
+}
+
+void HistoryWriter::flush()
+{
+    std::fwrite(buffer_.data(), 1, buffer_.size(), file_);
+    std::fflush(file_);
+    buffer_.clear();
+}
+
+void HistoryWriter::header(const std::string& guest, const std::string& policy, const std::string& backend)
+{
+    line(nlohmann::json{{"type", "run"}, {"format", "cr3rig-history/1"}, {"guest", guest}, {"inject", policy},
+                        {"backend", backend}}
+             .dump());
+}
+
+void HistoryWriter::event(const TrapEvent& e)
+{
+    nlohmann::json j{{"type", name_of(e.kind)}, {"seq", e.seq},         {"rip", hex(e.rip)},
+                     {"symbol", e.symbol},      {"rsp", hex(e.rsp)},     {"guest_ns", e.guest_ns},
+                     {"host_ns", e.host_ns}};
+    switch (e.kind) {
+    case EventKind::Cr3Read:
+        j["cr3_before"] = hex(e.cr3);
+        j["cr3_after"] = hex(e.cr3);
+        j["value"] = hex(e.value);
+        break;
+    case EventKind::Cr3Write:
+        j["cr3_before"] = hex(e.cr3);
+        j["cr3_after"] = hex(e.value);
+        j["value"] = hex(e.value);
+        break;
+    case EventKind::Injection:
+        j["cr3_before"] = j["cr3_after"] = hex(e.cr3);
+        j["vector"] = e.value;
+        break;
+    case EventKind::PageFault:
+        j["cr3_before"] = j["cr3_after"] = hex(e.cr3);
+        j["fault_rip"] = hex(e.fault_rip);
+        j["fault_addr"] = hex(e.fault_addr);
+        j["error_code"] = e.error_code;
+        break;
+    }
+    if (e.task)
+        j["task"] = {{"pid", e.task->pid}, {"name", e.task->name}};
+    if (e.active_mm_pgd)
+        j["active_mm_pgd"] = hex(*e.active_mm_pgd);
+    if (e.own_mm_pgd)
+        j["mm_pgd"] = hex(*e.own_mm_pgd);
+    line(j.dump());
+}
+
+void HistoryWriter::finding(const Finding& f)
+{
+    nlohmann::json between = nlohmann::json::array();
+    for (uint64_t v : f.writes_between)
+        between.push_back(hex(v));
+    nlohmann::json j{{"type", "finding"}, {"kind", name_of(f.kind)}, {"seq", f.seq},       {"summary", f.summary},
+                     {"site", hex(f.site)}, {"value", hex(f.value)},  {"expected", hex(f.expected)}};
+    if (f.kind == FindingKind::StaleCr3Write) {
+        j["read_site"] = hex(f.other_site);
+        j["writes_between"] = between;
+    }
+    if (f.kind == FindingKind::FaultLivelock) {
+        j["count"] = f.count;
+        j["guest_ns"] = f.guest_ns;
+        j["host_ns"] = f.host_ns;
+    }
+    line(j.dump());
+}
+
+void HistoryWriter::verdict(const std::string& verdict, const std::string& reason)
+{
+    line(nlohmann::json{{"type", "verdict"}, {"verdict", verdict}, {"reason", reason}}.dump());
+    flush();
+}
+
+}  // namespace cr3rig

@@ -1,0 +1,40 @@
+// When to force a timer-interrupt preemption after a CR3 read.
+//   none              trap and record only
+//   after-read        after every read
+//   after-read:K      K instructions after every read (still before the write)
+//   nth:N             only after the N-th read of the run (1-based)
+//   random:SEED[:P]   after each read with probability P (default 0.5); same seed, same choices
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+
+namespace cr3rig {
+
+class InjectionPolicy {
+public:
+    enum class Mode { None, AfterRead, Nth, Random };
+
+    // Throws BadInput with a one-line reason for anything else.
+    static InjectionPolicy parse(const std::string& text);
+
+    // Called at each dynamic CR3 read, in order: inject after this one?
+    bool should_inject();
+    // Instructions to single-step after the read before injecting (after-read:K).
+    unsigned delay() const { return delay_; }
+    bool traps_only() const { return mode_ == Mode::None; }
+    const std::string& text() const { return text_; }
+
+private:
+    Mode mode_ = Mode::None;
+    unsigned delay_ = 0;
+    uint64_t nth_ = 0;
+    double probability_ = 0.5;
+    uint64_t reads_ = 0;
+    std::mt19937_64 rng_;
+    std::string text_ = "none";
+};
+
+}  // namespace cr3rig

@@ -1,0 +1,341 @@
+#include "trap_engine.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+#include "elf_loader.hpp"
+#include "guest_memory.hpp"
+#include "hex.hpp"
+#include "history_writer.hpp"
+#include "kvm.hpp"
+#include "page_walk.hpp"
+#include "runner.hpp"
+
+namespace cr3rig {
+
+namespace {
+
+constexpr unsigned kHwSlots = 4;
+constexpr uint64_t kDr6SingleStep = 1ull << 14;
+constexpr unsigned kLapicLvtTimer = 0x320;
+constexpr unsigned kPageFaultVector = 14;
+
+uint64_t reg_value(const kvm_regs& regs, int index)
+{
+    uint64_t values[16];
+    static_assert(offsetof(kvm_regs, r15) == 15 * sizeof(uint64_t));
+    std::memcpy(values, &regs, sizeof values);
+    return index >= 0 && index < 16 ? values[index] : 0;
+}
+
+}  // namespace
+
+TrapEngine::TrapEngine(TrapOptions options)
+    : options_(std::move(options)), detectors_(options_.livelock_faults)
+{
+}
+
+std::string TrapEngine::backend() const
+{
+    unsigned reads = 0, writes = 0;
+    for (const auto& [addr, site] : trapped_)
+        (site->kind == SiteKind::Cr3Read ? reads : writes)++;
+    unsigned used = reads + writes + (pf_entry_ ? 1 : 0);
+    return "hardware breakpoints: " + std::to_string(reads) + " read, " + std::to_string(writes) + " write" +
+           (pf_entry_ ? ", #PF entry" : "") + " (" + std::to_string(used) + " of " + std::to_string(kHwSlots) +
+           " slots)";
+}
+
+void TrapEngine::start(RunContext& ctx)
+{
+    start_ = std::chrono::steady_clock::now();
+    sites_ = scan_cr3_sites(ctx.image);
+    unsigned flush_sites = 0;
+    for (const auto& site : sites_) {
+        if (site.kind == SiteKind::Cr3Read || site.kind == SiteKind::Cr3Write)
+            trapped_[site.address] = &site;
+        else
+            flush_sites++;
+    }
+    if (trapped_.size() > kHwSlots)
+        throw std::runtime_error("the guest has " + std::to_string(trapped_.size()) +
+                                 " CR3 read/write sites; this rig traps at most " + std::to_string(kHwSlots) +
+                                 " with hardware breakpoints (software breakpoints do not work on nested hosts)");
+    if (trapped_.size() == kHwSlots)
+        notes_.push_back("all 4 debug registers hold CR3 sites: the #PF entry is not trapped, no livelock detection");
+    if (flush_sites)
+        notes_.push_back(std::to_string(flush_sites) + " TLB-flush sites (invlpg/invpcid/mov cr4) listed, not trapped");
+
+    // Symbols for the semantic checks, if the kernel exports them.
+    const ElfImage& img = ctx.image;
+    auto sym = [&](const std::string& name) { return img.find_symbol(name); };
+    const std::string& p = options_.symbols.offset_prefix;
+    const Symbol *cur = sym(options_.symbols.current), *pid = sym(p + "task_pid"), *name = sym(p + "task_name"),
+                 *mm = sym(p + "task_mm"), *amm = sym(p + "task_active_mm"), *pgd = sym(p + "mm_pgd");
+    if (cur && pid && name && mm && amm && pgd)
+        offsets_ = Offsets{cur->value, pid->value, name->value, mm->value, amm->value, pgd->value};
+    else
+        notes_.push_back("no '" + options_.symbols.current + "' / '" + p +
+                         "*' symbols: semantic checks off, tasks unnamed");
+
+    guest_debug_flags_ = static_cast<uint32_t>(ctx.vm.check_extension(KVM_CAP_SET_GUEST_DEBUG2));
+    ctx.vcpu.set_sync_regs(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+    arm(ctx, false);
+    if (options_.history)
+        options_.history->header(options_.guest, options_.policy.text(), backend());
+}
+
+void TrapEngine::arm(RunContext& ctx, bool single_step)
+{
+    kvm_guest_debug dbg{};
+    dbg.control = KVM_GUESTDBG_ENABLE;
+    if (single_step) {
+        // Step exactly the next instruction: no pending interrupt may slip in first.
+        dbg.control |= KVM_GUESTDBG_SINGLESTEP | (guest_debug_flags_ & KVM_GUESTDBG_BLOCKIRQ);
+    } else {
+        dbg.control |= KVM_GUESTDBG_USE_HW_BP;
+        uint64_t dr7 = 0x600;
+        unsigned slot = 0;
+        for (const auto& [addr, site] : trapped_) {
+            dbg.arch.debugreg[slot] = addr;
+            dr7 |= 2ull << (slot * 2);  // global enable, execute, 1 byte
+            slot++;
+        }
+        if (pf_entry_ && slot < kHwSlots) {
+            dbg.arch.debugreg[slot] = *pf_entry_;
+            dr7 |= 2ull << (slot * 2);
+        }
+        dbg.arch.debugreg[7] = dr7;
+    }
+    ctx.vcpu.set_guest_debug(dbg);
+}
+
+// The guest's IDT can move or change at run time (it has none at entry): find the
+// #PF handler again whenever IDTR changes, and re-arm.
+void TrapEngine::watch_idt(RunContext& ctx)
+{
+    const kvm_sregs& s = ctx.vcpu.synced_sregs();
+    if (s.idt.base == idt_base_ && s.idt.limit == idt_limit_)
+        return;
+    idt_base_ = s.idt.base;
+    idt_limit_ = s.idt.limit;
+    std::optional<uint64_t> entry;
+    if (idt_limit_ >= kPageFaultVector * 16 + 15 && trapped_.size() < kHwSlots) {
+        auto low = read_guest_u64(ctx.memory, s.cr3, idt_base_ + kPageFaultVector * 16);
+        auto high = read_guest_u64(ctx.memory, s.cr3, idt_base_ + kPageFaultVector * 16 + 8);
+        if (low && high && (*low & (1ull << 47)))  // present gate
+            entry = (*low & 0xffff) | ((*low >> 32) & 0xffff0000) | ((*high & 0xffffffff) << 32);
+    }
+    if (entry != pf_entry_) {
+        pf_entry_ = entry;
+        arm(ctx, false);
+    }
+}
+
+// Leave a breakpoint by single-stepping its instruction with the breakpoints off.
+// (Setting RFLAGS.RF instead does not work on nested hosts, where CPL0 code is
+// emulated: the breakpoint fires again at once.)
+void TrapEngine::step_over_breakpoint(RunContext& ctx)
+{
+    stepping_over_ = true;
+    arm(ctx, true);
+}
+
+TrapEvent TrapEngine::make_event(RunContext& ctx, EventKind kind, uint64_t rip)
+{
+    const kvm_regs& r = ctx.vcpu.synced_regs();
+    TrapEvent e;
+    e.seq = ++seq_;
+    e.kind = kind;
+    e.rip = rip;
+    e.symbol = ctx.image.symbolize(rip).value_or("");
+    e.rsp = r.rsp;
+    e.cr3 = ctx.vcpu.synced_sregs().cr3;
+    e.guest_ns = ctx.vm.clock_ns();
+    e.host_ns = static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start_).count());
+    add_task_info(ctx, e);
+    return e;
+}
+
+// current, its pid and name, and the pgds of its mm and active_mm, read through the
+// guest's page tables. Pointers the guest holds are virtual; pgds are compared with
+// CR3 as physical addresses.
+void TrapEngine::add_task_info(RunContext& ctx, TrapEvent& e)
+{
+    if (!offsets_)
+        return;
+    const GuestMemory& mem = ctx.memory;
+    uint64_t cr3 = e.cr3;
+    auto task = read_guest_u64(mem, cr3, offsets_->current);
+    if (!task || !*task)
+        return;
+    auto pid = read_guest_u64(mem, cr3, *task + offsets_->task_pid);
+    auto name_ptr = read_guest_u64(mem, cr3, *task + offsets_->task_name);
+    TaskId id;
+    id.pid = pid ? static_cast<int32_t>(*pid & 0xffffffff) : -1;
+    if (name_ptr && *name_ptr)
+        id.name = read_guest_cstring(mem, cr3, *name_ptr, 32).value_or("");
+    e.task = id;
+    auto pgd_of = [&](uint64_t mm_field) -> std::optional<uint64_t> {
+        auto mm = read_guest_u64(mem, cr3, *task + mm_field);
+        if (!mm || !*mm)
+            return std::nullopt;
+        auto pgd = read_guest_u64(mem, cr3, *mm + offsets_->mm_pgd);
+        if (!pgd)
+            return std::nullopt;
+        return translate(mem, cr3, *pgd);
+    };
+    e.active_mm_pgd = pgd_of(offsets_->task_active_mm);
+    e.own_mm_pgd = pgd_of(offsets_->task_mm);
+}
+
+void TrapEngine::record(const TrapEvent& event)
+{
+    if (options_.history)
+        options_.history->event(event);
+    for (const auto& f : detectors_.on_event(event)) {
+        if (options_.history)
+            options_.history->finding(f);
+        if (options_.on_finding)
+            options_.on_finding(f);
+    }
+}
+
+ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consumed)
+{
+    watch_idt(ctx);
+    if (exit.kind != ExitKind::Debug)
+        return std::nullopt;
+    consumed = true;
+    stats_.debug_exits++;
+    const kvm_debug_exit_arch& dbg = ctx.vcpu.run_state().debug.arch;
+    if (dbg.dr6 & kDr6SingleStep) {
+        stats_.single_steps++;
+        if (pending_) {
+            on_single_step(ctx);
+        } else if (stepping_over_) {
+            stepping_over_ = false;
+            arm(ctx, false);
+        }
+        return std::nullopt;
+    }
+    uint64_t rip = ctx.vcpu.synced_regs().rip;
+    if (auto it = trapped_.find(rip); it != trapped_.end()) {
+        if (it->second->kind == SiteKind::Cr3Read)
+            on_read(ctx, *it->second);
+        else
+            on_write(ctx, *it->second);
+    } else if (pf_entry_ && rip == *pf_entry_) {
+        on_page_fault(ctx);
+    } else {
+        stats_.unexpected_debug_exits++;  // e.g. a #DB of the guest's own: let it go on
+        step_over_breakpoint(ctx);
+    }
+    return std::nullopt;
+}
+
+void TrapEngine::on_read(RunContext& ctx, const Cr3Site& site)
+{
+    stats_.reads++;
+    // Execute the read one step, so its register holds the value read; if the policy
+    // says so, K more steps, then inject.
+    bool inject = options_.policy.should_inject();
+    pending_ = PendingRead{make_event(ctx, EventKind::Cr3Read, site.address), &site,
+                           1 + (inject ? options_.policy.delay() : 0), inject, false};
+    arm(ctx, true);
+}
+
+void TrapEngine::on_single_step(RunContext& ctx)
+{
+    PendingRead& p = *pending_;
+    if (!p.recorded) {
+        p.event.value = reg_value(ctx.vcpu.synced_regs(), p.site->reg_index);
+        record(p.event);
+        p.recorded = true;
+    }
+    uint64_t rip = ctx.vcpu.synced_regs().rip;
+    bool at_write = trapped_.count(rip) && trapped_[rip]->kind == SiteKind::Cr3Write;
+    if (--p.steps_left > 0 && !at_write)
+        return;  // keep stepping
+    if (p.inject) {
+        inject(ctx);
+    } else {
+        pending_.reset();
+        arm(ctx, false);
+    }
+}
+
+void TrapEngine::inject(RunContext& ctx)
+{
+    uint32_t vector = 0;
+    kvm_lapic_state lapic = ctx.vcpu.get_lapic();
+    std::memcpy(&vector, lapic.regs + kLapicLvtTimer, sizeof vector);
+    vector &= 0xff;
+    pending_.reset();
+    arm(ctx, false);
+    if (vector < 32) {
+        notes_.push_back("LAPIC timer vector " + std::to_string(vector) + " is not set up: no injection");
+        return;
+    }
+    ctx.vm.signal_msi(vector);
+    stats_.injections++;
+    TrapEvent e = make_event(ctx, EventKind::Injection, ctx.vcpu.synced_regs().rip);
+    e.value = vector;
+    record(e);
+}
+
+void TrapEngine::on_write(RunContext& ctx, const Cr3Site& site)
+{
+    stats_.writes++;
+    TrapEvent e = make_event(ctx, EventKind::Cr3Write, site.address);
+    e.value = reg_value(ctx.vcpu.synced_regs(), site.reg_index);
+    record(e);
+    step_over_breakpoint(ctx);
+}
+
+// At the first instruction of the #PF handler the CPU has pushed the error code and
+// the faulting context: [rsp] error code, [rsp + 8] rip.
+void TrapEngine::on_page_fault(RunContext& ctx)
+{
+    stats_.page_faults++;
+    TrapEvent e = make_event(ctx, EventKind::PageFault, *pf_entry_);
+    const kvm_sregs& s = ctx.vcpu.synced_sregs();
+    e.fault_addr = s.cr2;
+    e.value = s.cr2;
+    e.error_code = read_guest_u64(ctx.memory, s.cr3, e.rsp).value_or(0);
+    e.fault_rip = read_guest_u64(ctx.memory, s.cr3, e.rsp + 8).value_or(0);
+    record(e);
+    step_over_breakpoint(ctx);
+}
+
+void TrapEngine::finish(RunContext& ctx, RunResult& result)
+{
+    findings_ = detectors_.finish();
+    for (const auto& f : findings_) {
+        if (f.kind != FindingKind::FaultLivelock)
+            continue;  // the others were reported as they were made
+        if (options_.history)
+            options_.history->finding(f);
+        if (options_.on_finding)
+            options_.on_finding(f);
+    }
+    try {
+        kvm_debugregs dbg = ctx.vcpu.get_debugregs();
+        if (dbg.dr7 & 0xff)
+            notes_.push_back("the guest programmed its own breakpoints (DR7 " + hex(dbg.dr7) +
+                             "): the rig's hardware breakpoints take precedence while it traps");
+    } catch (const std::exception&) {
+    }
+    if (!findings_.empty() && result.verdict != Verdict::Fail) {
+        result.reason = describe(findings_.front()) + " (guest: " + std::string(name_of(result.verdict)) + ", " +
+                        result.reason + ")";
+        result.verdict = Verdict::Fail;
+    } else if (!findings_.empty()) {
+        result.reason = describe(findings_.front()) + " (guest: " + result.reason + ")";
+    }
+    if (options_.history)
+        options_.history->verdict(std::string(name_of(result.verdict)), result.reason);
+}
+
+}  // namespace cr3rig

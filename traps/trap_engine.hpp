@@ -1,0 +1,105 @@
+// The trap engine: traps every CR3 read and write and the guest's page-fault entry
+// with hardware breakpoints, forces timer-interrupt preemptions after reads as the
+// injection policy says, feeds the detectors and the CR3 history. It plugs into
+// the run loop as a RunHook and needs nothing from the guest but its code (and,
+// for the semantic checks, the kernel's exported symbols).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cr3_site.hpp"
+#include "detectors.hpp"
+#include "injection_policy.hpp"
+#include "run_hook.hpp"
+
+namespace cr3rig {
+
+class HistoryWriter;
+
+// Where the semantic checks find current->active_mm->pgd: the symbol holding the
+// current task pointer, and absolute symbols holding structure offsets
+// (offset_prefix + task_pid, task_name, task_mm, task_active_mm, mm_pgd), as
+// Linux's VMCOREINFO exports them. Defaults are the lazytlb kernel's names.
+struct SemanticSymbols {
+    std::string current = "current";
+    std::string offset_prefix = "vmcoreinfo_";
+};
+
+struct TrapOptions {
+    InjectionPolicy policy = InjectionPolicy::parse("none");
+    uint64_t livelock_faults = 16;
+    SemanticSymbols symbols;
+    HistoryWriter* history = nullptr;
+    std::string guest;  // for the history header
+    std::function<void(const Finding&)> on_finding;  // live, as each is made
+};
+
+struct TrapStats {
+    uint64_t reads = 0, writes = 0, injections = 0, page_faults = 0;
+    uint64_t debug_exits = 0, single_steps = 0, unexpected_debug_exits = 0;
+};
+
+class TrapEngine : public RunHook {
+public:
+    explicit TrapEngine(TrapOptions options);
+
+    void start(RunContext& ctx) override;
+    ExitAction on_exit(RunContext& ctx, const VmExit& exit, bool& consumed) override;
+    void finish(RunContext& ctx, RunResult& result) override;
+
+    const std::vector<Finding>& findings() const { return findings_; }
+    const TrapStats& stats() const { return stats_; }
+    const std::vector<Cr3Site>& sites() const { return sites_; }
+    // "hardware breakpoints: 1 read, 1 write, #PF entry (3 of 4 slots)".
+    std::string backend() const;
+    const std::vector<std::string>& notes() const { return notes_; }
+
+private:
+    struct Offsets {
+        uint64_t current, task_pid, task_name, task_mm, task_active_mm, mm_pgd;
+    };
+    // A read being single-stepped: recorded after its first step (when the register
+    // holds the value read), injected after `steps_left` steps if `inject`.
+    struct PendingRead {
+        TrapEvent event;
+        const Cr3Site* site;
+        unsigned steps_left;
+        bool inject;
+        bool recorded;
+    };
+
+    void arm(RunContext& ctx, bool single_step);
+    void watch_idt(RunContext& ctx);
+    void step_over_breakpoint(RunContext& ctx);
+    TrapEvent make_event(RunContext& ctx, EventKind kind, uint64_t rip);
+    void add_task_info(RunContext& ctx, TrapEvent& event);
+    void record(const TrapEvent& event);
+    void on_read(RunContext& ctx, const Cr3Site& site);
+    void on_write(RunContext& ctx, const Cr3Site& site);
+    void on_page_fault(RunContext& ctx);
+    void on_single_step(RunContext& ctx);
+    void inject(RunContext& ctx);
+
+    TrapOptions options_;
+    std::vector<Cr3Site> sites_;
+    std::map<uint64_t, const Cr3Site*> trapped_;  // address -> CR3 read/write site
+    std::optional<uint64_t> pf_entry_;
+    uint64_t idt_base_ = 0, idt_limit_ = 0;
+    std::optional<Offsets> offsets_;
+    std::optional<PendingRead> pending_;
+    bool stepping_over_ = false;
+    uint32_t guest_debug_flags_ = 0;  // what KVM_CAP_SET_GUEST_DEBUG2 offers
+    Detectors detectors_;
+    std::vector<Finding> findings_;
+    std::vector<std::string> notes_;
+    TrapStats stats_;
+    uint64_t seq_ = 0;
+    std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace cr3rig

@@ -1,0 +1,32 @@
+// A way for the trap engine (traps/) to take part in a run without the run loop
+// knowing anything about CR3: it sees the machine once set up, every exit before
+// dispatch, and the result before it is returned.
+#pragma once
+
+#include "dispatch.hpp"
+
+namespace cr3rig {
+
+class ElfImage;
+class GuestMemory;
+class Vcpu;
+class Vm;
+struct RunResult;
+
+struct RunContext {
+    Vm& vm;
+    Vcpu& vcpu;
+    GuestMemory& memory;
+    const ElfImage& image;
+};
+
+class RunHook {
+public:
+    virtual ~RunHook() = default;
+    virtual void start(RunContext& ctx) = 0;
+    // Sees each exit first. `consumed` = the hook fully handled it (skip dispatch).
+    virtual ExitAction on_exit(RunContext& ctx, const VmExit& exit, bool& consumed) = 0;
+    virtual void finish(RunContext& ctx, RunResult& result) = 0;
+};
+
+}  // namespace cr3rig
