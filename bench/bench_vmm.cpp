@@ -5,6 +5,9 @@
 //   - VM create + load + run + destroy of `hello` inside one process;
 //   - process start to verdict for `cr3rig run builtin:hello` (fork + exec + VM set-up
 //     + guest + teardown), as a wall-clock time and as a multiple of one round trip;
+//   - the cost of one trapped CR3 access (cr3-switch with and without the trap
+//     engine), as a ratio to the round trip; start to verdict for the buggy kernel
+//     under --inject after-read;
 //   - the lazytlb seed scenario's run time, fixed and selfpreempt (the latter pays
 //     for B's fault storm until RT throttling ends it).
 // Usage: cr3rig-bench [--quick] [--json FILE]
@@ -26,6 +29,7 @@
 #include "kvm.hpp"
 #include "runner.hpp"
 #include "stats.hpp"
+#include "trap_engine.hpp"
 #include "verdict.hpp"
 
 using namespace cr3rig;
@@ -88,8 +92,29 @@ std::vector<double> scenario_samples(const char* guest, int runs, Verdict expect
     return samples;
 }
 
-// ms from fork() to the exit status of `cr3rig run builtin:hello`, one sample per run.
-std::vector<double> startup_samples(int runs)
+// ns per trapped CR3 access: the cr3-switch guest (401 reads + 401 writes on two
+// hardware-breakpoint sites) with the trap engine, minus the same guest without it.
+std::vector<double> trap_cost_samples(int runs)
+{
+    ElfImage guest = builtin("cr3-switch");
+    std::vector<double> samples;
+    for (int i = 0; i < runs; i++) {
+        RunResult plain = run_guest(guest, RunOptions{});
+        TrapEngine engine(TrapOptions{});
+        RunOptions options;
+        options.hook = &engine;
+        RunResult trapped = run_guest(guest, options);
+        uint64_t accesses = engine.stats().reads + engine.stats().writes;
+        if (plain.verdict != Verdict::Pass || trapped.verdict != Verdict::Pass || accesses == 0)
+            throw std::runtime_error("cr3-switch did not pass under the trap engine: " + trapped.reason);
+        samples.push_back(std::chrono::duration<double, std::nano>(trapped.run_time - plain.run_time).count() /
+                          static_cast<double>(accesses));
+    }
+    return samples;
+}
+
+// ms from fork() to the exit status of `cr3rig ARGS...`, one sample per run.
+std::vector<double> startup_samples(int runs, const std::vector<const char*>& args)
 {
     std::vector<double> samples;
     for (int i = 0; i < runs; i++) {
@@ -99,14 +124,18 @@ std::vector<double> startup_samples(int runs)
             int devnull = open("/dev/null", O_WRONLY);
             dup2(devnull, 1);
             dup2(devnull, 2);
-            execl(CR3RIG_BINARY, CR3RIG_BINARY, "run", "builtin:hello", static_cast<char*>(nullptr));
+            std::vector<char*> argv{const_cast<char*>(CR3RIG_BINARY)};
+            for (const char* a : args)
+                argv.push_back(const_cast<char*>(a));
+            argv.push_back(nullptr);
+            execv(CR3RIG_BINARY, argv.data());
             _exit(127);
         }
         int status = 0;
         waitpid(pid, &status, 0);
         auto elapsed = Clock::now() - start;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            throw std::runtime_error("cr3rig run builtin:hello did not exit 0");
+        if (!WIFEXITED(status) || WEXITSTATUS(status) == 127 || WEXITSTATUS(status) >= 2)
+            throw std::runtime_error(std::string("cr3rig ") + args.back() + " did not reach a verdict");
         samples.push_back(std::chrono::duration<double, std::milli>(elapsed).count());
     }
     return samples;
@@ -138,7 +167,10 @@ int main(int argc, char** argv)
     const int runs = quick ? 3 : 11;
     auto roundtrip_ns = bench::summarize(roundtrip_samples(runs));
     auto inprocess_ms = bench::summarize(inprocess_samples(runs));
-    auto startup_ms = bench::summarize(startup_samples(runs));
+    auto startup_ms = bench::summarize(startup_samples(runs, {"run", "builtin:hello"}));
+    auto trap_ns = bench::summarize(trap_cost_samples(runs));
+    auto buggy_verdict_ms =
+        bench::summarize(startup_samples(runs, {"run", "-q", "--inject", "after-read", "builtin:lazytlb-buggy"}));
     double startup_in_roundtrips = startup_ms.median * 1e6 / roundtrip_ns.median;
     auto fixed_ms = bench::summarize(scenario_samples("lazytlb-fixed", runs, Verdict::Pass));
     auto selfpreempt_ms = bench::summarize(scenario_samples("lazytlb-selfpreempt", runs, Verdict::Fail));
@@ -151,6 +183,12 @@ int main(int argc, char** argv)
     std::printf("  start to verdict, run builtin:hello %8.2f / %8.2f / %8.2f ms\n", startup_ms.min,
                 startup_ms.median, startup_ms.max);
     std::printf("  ratio: start-to-verdict / round trip = %.0f (medians)\n", startup_in_roundtrips);
+    std::printf("  trapped CR3 access (cr3-switch)     %8.2f / %8.2f / %8.2f us\n", trap_ns.min / 1e3,
+                trap_ns.median / 1e3, trap_ns.max / 1e3);
+    std::printf("  ratio: trapped access / round trip = %.2f (medians; goal <= 3)\n",
+                trap_ns.median / roundtrip_ns.median);
+    std::printf("  start to verdict, --inject after-read lazytlb-buggy %8.1f / %8.1f / %8.1f ms\n",
+                buggy_verdict_ms.min, buggy_verdict_ms.median, buggy_verdict_ms.max);
     std::printf("  seed scenario, lazytlb-fixed        %8.1f / %8.1f / %8.1f ms\n", fixed_ms.min, fixed_ms.median,
                 fixed_ms.max);
     std::printf("  seed scenario, lazytlb-selfpreempt  %8.1f / %8.1f / %8.1f ms\n", selfpreempt_ms.min,
@@ -164,6 +202,9 @@ int main(int argc, char** argv)
                             {"hello_in_process_ms", to_json(inprocess_ms)},
                             {"start_to_verdict_hello_ms", to_json(startup_ms)},
                             {"start_to_verdict_over_roundtrip", startup_in_roundtrips},
+                            {"trapped_access_ns", to_json(trap_ns)},
+                            {"trapped_access_over_roundtrip", trap_ns.median / roundtrip_ns.median},
+                            {"start_to_verdict_buggy_after_read_ms", to_json(buggy_verdict_ms)},
                             {"scenario_fixed_ms", to_json(fixed_ms)},
                             {"scenario_selfpreempt_ms", to_json(selfpreempt_ms)}};
         std::ofstream(json_path) << j.dump(2) << "\n";

@@ -93,17 +93,16 @@ std::optional<Finding> ActiveMmDetector::on_event(const TrapEvent& event)
     return f;
 }
 
-std::optional<Finding> FaultLivelockDetector::on_event(const TrapEvent& event)
+void FaultLivelockDetector::on_event(const TrapEvent& event)
 {
     if (event.kind != EventKind::PageFault)
-        return std::nullopt;
+        return;
     if (first_ && (event.fault_rip != first_->fault_rip || event.fault_addr != first_->fault_addr))
         close_streak();
     if (!first_)
         first_ = event;
     last_ = event;
     count_++;
-    return std::nullopt;
 }
 
 void FaultLivelockDetector::close_streak()

@@ -28,12 +28,12 @@ public:
 };
 
 // N consecutive page faults at the same RIP and address: the faulting task makes no
-// progress. The finding is reported when the streak reaches N and completed (count,
-// time stuck) when the streak ends or the run does.
+// progress. A streak becomes a finding when it ends (a fault elsewhere) or the run
+// does, with its full count and time stuck; its seq is the streak's first fault.
 class FaultLivelockDetector {
 public:
     explicit FaultLivelockDetector(uint64_t threshold) : threshold_(threshold) {}
-    std::optional<Finding> on_event(const TrapEvent& event);
+    void on_event(const TrapEvent& event);
     // Completes a livelock still in progress; returns every livelock found.
     std::vector<Finding> finish();
 

@@ -9,7 +9,11 @@ namespace cr3rig {
 
 namespace {
 constexpr size_t kFlushBytes = 1 << 16;
-}
+
+// Task names and symbols come from the guest: bytes that are not UTF-8 are replaced
+// rather than allowed to abort the history.
+std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+}  // namespace
 
 HistoryWriter::HistoryWriter(const std::string& path) : file_(std::fopen(path.c_str(), "w"))
 {
@@ -40,9 +44,8 @@ void HistoryWriter::flush()
 
 void HistoryWriter::header(const std::string& guest, const std::string& policy, const std::string& backend)
 {
-    line(nlohmann::json{{"type", "run"}, {"format", "cr3rig-history/1"}, {"guest", guest}, {"inject", policy},
-                        {"backend", backend}}
-             .dump());
+    line(dump(nlohmann::json{{"type", "run"}, {"format", "cr3rig-history/1"}, {"guest", guest}, {"inject", policy},
+                        {"backend", backend}}));
 }
 
 void HistoryWriter::event(const TrapEvent& e)
@@ -78,7 +81,7 @@ void HistoryWriter::event(const TrapEvent& e)
         j["active_mm_pgd"] = hex(*e.active_mm_pgd);
     if (e.own_mm_pgd)
         j["mm_pgd"] = hex(*e.own_mm_pgd);
-    line(j.dump());
+    line(dump(j));
 }
 
 void HistoryWriter::finding(const Finding& f)
@@ -97,12 +100,12 @@ void HistoryWriter::finding(const Finding& f)
         j["guest_ns"] = f.guest_ns;
         j["host_ns"] = f.host_ns;
     }
-    line(j.dump());
+    line(dump(j));
 }
 
 void HistoryWriter::verdict(const std::string& verdict, const std::string& reason)
 {
-    line(nlohmann::json{{"type", "verdict"}, {"verdict", verdict}, {"reason", reason}}.dump());
+    line(dump(nlohmann::json{{"type", "verdict"}, {"verdict", verdict}, {"reason", reason}}));
     flush();
 }
 

@@ -56,7 +56,7 @@ InjectionPolicy InjectionPolicy::parse(const std::string& text)
             bad(text, "SEED must be a number");
         if (second != std::string::npos) {
             auto prob = number<double>(rest.substr(second + 1));
-            if (!prob || *prob < 0 || *prob > 1)
+            if (!prob || !(*prob >= 0 && *prob <= 1))  // also refuses NaN
                 bad(text, "P must be a probability from 0 to 1");
             p.probability_ = *prob;
         }

@@ -1,5 +1,6 @@
 #include "trap_engine.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -17,6 +18,8 @@ namespace {
 
 constexpr unsigned kHwSlots = 4;
 constexpr uint64_t kDr6SingleStep = 1ull << 14;
+constexpr uint64_t kCr4Pcide = 1ull << 17;
+constexpr uint64_t kCr3NoFlush = 1ull << 63;
 constexpr unsigned kLapicLvtTimer = 0x320;
 constexpr unsigned kPageFaultVector = 14;
 
@@ -40,6 +43,10 @@ std::string TrapEngine::backend() const
     unsigned reads = 0, writes = 0;
     for (const auto& [addr, site] : trapped_)
         (site->kind == SiteKind::Cr3Read ? reads : writes)++;
+    if (full_step_)
+        return "single-step through all guest code: " + std::to_string(reads) + " reads + " + std::to_string(writes) +
+               " writes > " + std::to_string(kHwSlots) + " debug registers, and software breakpoints fail on " +
+               "nested hosts (int3 at CPL0)";
     unsigned used = reads + writes + (pf_entry_ ? 1 : 0);
     return "hardware breakpoints: " + std::to_string(reads) + " read, " + std::to_string(writes) + " write" +
            (pf_entry_ ? ", #PF entry" : "") + " (" + std::to_string(used) + " of " + std::to_string(kHwSlots) +
@@ -57,14 +64,13 @@ void TrapEngine::start(RunContext& ctx)
         else
             flush_sites++;
     }
-    if (trapped_.size() > kHwSlots)
-        throw std::runtime_error("the guest has " + std::to_string(trapped_.size()) +
-                                 " CR3 read/write sites; this rig traps at most " + std::to_string(kHwSlots) +
-                                 " with hardware breakpoints (software breakpoints do not work on nested hosts)");
-    if (trapped_.size() == kHwSlots)
-        notes_.push_back("all 4 debug registers hold CR3 sites: the #PF entry is not trapped, no livelock detection");
+    full_step_ = trapped_.size() > kHwSlots;
+    if (full_step_)
+        note("single-stepping every instruction: ~6 us each, and hlt does not halt while stepping");
+    else if (trapped_.size() == kHwSlots)
+        note("all 4 debug registers hold CR3 sites: the #PF entry is not trapped, no livelock detection");
     if (flush_sites)
-        notes_.push_back(std::to_string(flush_sites) + " TLB-flush sites (invlpg/invpcid/mov cr4) listed, not trapped");
+        note(std::to_string(flush_sites) + " TLB-flush sites (invlpg/invpcid/mov cr4) listed, not trapped");
 
     // Symbols for the semantic checks, if the kernel exports them.
     const ElfImage& img = ctx.image;
@@ -75,7 +81,7 @@ void TrapEngine::start(RunContext& ctx)
     if (cur && pid && name && mm && amm && pgd)
         offsets_ = Offsets{cur->value, pid->value, name->value, mm->value, amm->value, pgd->value};
     else
-        notes_.push_back("no '" + options_.symbols.current + "' / '" + p +
+        note("no '" + options_.symbols.current + "' / '" + p +
                          "*' symbols: semantic checks off, tasks unnamed");
 
     guest_debug_flags_ = static_cast<uint32_t>(ctx.vm.check_extension(KVM_CAP_SET_GUEST_DEBUG2));
@@ -85,13 +91,22 @@ void TrapEngine::start(RunContext& ctx)
         options_.history->header(options_.guest, options_.policy.text(), backend());
 }
 
+void TrapEngine::note(const std::string& text)
+{
+    if (std::find(notes_.begin(), notes_.end(), text) == notes_.end())
+        notes_.push_back(text);
+}
+
 void TrapEngine::arm(RunContext& ctx, bool single_step)
 {
     kvm_guest_debug dbg{};
     dbg.control = KVM_GUESTDBG_ENABLE;
-    if (single_step) {
-        // Step exactly the next instruction: no pending interrupt may slip in first.
-        dbg.control |= KVM_GUESTDBG_SINGLESTEP | (guest_debug_flags_ & KVM_GUESTDBG_BLOCKIRQ);
+    if (single_step || full_step_) {
+        dbg.control |= KVM_GUESTDBG_SINGLESTEP;
+        // Stepping a read or over a breakpoint must execute exactly that instruction:
+        // no pending interrupt may slip in first. Otherwise interrupts flow.
+        if (pending_ || stepping_over_)
+            dbg.control |= guest_debug_flags_ & KVM_GUESTDBG_BLOCKIRQ;
     } else {
         dbg.control |= KVM_GUESTDBG_USE_HW_BP;
         uint64_t dr7 = 0x600;
@@ -120,7 +135,7 @@ void TrapEngine::watch_idt(RunContext& ctx)
     idt_base_ = s.idt.base;
     idt_limit_ = s.idt.limit;
     std::optional<uint64_t> entry;
-    if (idt_limit_ >= kPageFaultVector * 16 + 15 && trapped_.size() < kHwSlots) {
+    if (idt_limit_ >= kPageFaultVector * 16 + 15 && (full_step_ || trapped_.size() < kHwSlots)) {
         auto low = read_guest_u64(ctx.memory, s.cr3, idt_base_ + kPageFaultVector * 16);
         auto high = read_guest_u64(ctx.memory, s.cr3, idt_base_ + kPageFaultVector * 16 + 8);
         if (low && high && (*low & (1ull << 47)))  // present gate
@@ -137,6 +152,8 @@ void TrapEngine::watch_idt(RunContext& ctx)
 // emulated: the breakpoint fires again at once.)
 void TrapEngine::step_over_breakpoint(RunContext& ctx)
 {
+    if (full_step_)
+        return;  // the next step executes it anyway
     stepping_over_ = true;
     arm(ctx, true);
 }
@@ -194,6 +211,8 @@ void TrapEngine::record(const TrapEvent& event)
 {
     if (options_.history)
         options_.history->event(event);
+    if (options_.on_event)
+        options_.on_event(event);
     for (const auto& f : detectors_.on_event(event)) {
         if (options_.history)
             options_.history->finding(f);
@@ -212,13 +231,16 @@ ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consum
     const kvm_debug_exit_arch& dbg = ctx.vcpu.run_state().debug.arch;
     if (dbg.dr6 & kDr6SingleStep) {
         stats_.single_steps++;
-        if (pending_) {
-            on_single_step(ctx);
-        } else if (stepping_over_) {
+        if (pending_ && !on_single_step(ctx))
+            return std::nullopt;  // still stepping the read's window
+        if (stepping_over_) {
             stepping_over_ = false;
             arm(ctx, false);
+            return std::nullopt;
         }
-        return std::nullopt;
+        if (!full_step_)
+            return std::nullopt;
+        // Full-step mode: every instruction is a candidate site, look at this one.
     }
     uint64_t rip = ctx.vcpu.synced_regs().rip;
     if (auto it = trapped_.find(rip); it != trapped_.end()) {
@@ -228,7 +250,7 @@ ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consum
             on_write(ctx, *it->second);
     } else if (pf_entry_ && rip == *pf_entry_) {
         on_page_fault(ctx);
-    } else {
+    } else if (!full_step_) {
         stats_.unexpected_debug_exits++;  // e.g. a #DB of the guest's own: let it go on
         step_over_breakpoint(ctx);
     }
@@ -238,15 +260,41 @@ ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consum
 void TrapEngine::on_read(RunContext& ctx, const Cr3Site& site)
 {
     stats_.reads++;
-    // Execute the read one step, so its register holds the value read; if the policy
-    // says so, K more steps, then inject.
+    TrapEvent e = make_event(ctx, EventKind::Cr3Read, site.address);
     bool inject = options_.policy.should_inject();
-    pending_ = PendingRead{make_event(ctx, EventKind::Cr3Read, site.address), &site,
-                           1 + (inject ? options_.policy.delay() : 0), inject, false};
+    if (!inject && !full_step_ && site.reg_index >= 0) {
+        e.value = e.cr3;  // what `mov %cr3, reg` returns
+        record(e);
+        emulate(ctx, site, e.value);
+        return;
+    }
+    // Execute the read one step, so its register holds the value read, then K more
+    // steps, then inject. (Also the way in full-step mode, injecting or not.)
+    pending_ = PendingRead{e, &site, 1 + (inject ? options_.policy.delay() : 0), inject, false};
     arm(ctx, true);
 }
 
-void TrapEngine::on_single_step(RunContext& ctx)
+// Performs a trapped `mov` to or from CR3 for the guest and moves RIP past it, so
+// leaving the breakpoint costs no second exit. Only used where the instruction's
+// whole effect is known: a write loads `value` (bit 63 is PCID's no-flush hint, not
+// part of CR3), a read puts CR3 in the register.
+void TrapEngine::emulate(RunContext& ctx, const Cr3Site& site, uint64_t value)
+{
+    kvm_regs& regs = ctx.vcpu.regs_for_write();
+    if (site.kind == SiteKind::Cr3Write) {
+        kvm_sregs& sregs = ctx.vcpu.sregs_for_write();
+        sregs.cr3 = (sregs.cr4 & kCr4Pcide) ? value & ~kCr3NoFlush : value;
+    } else {
+        uint64_t values[16];
+        std::memcpy(values, &regs, sizeof values);
+        values[site.reg_index] = value;
+        std::memcpy(&regs, values, sizeof values);
+    }
+    regs.rip += site.bytes.size();
+}
+
+// Returns true once the read's window is over (recorded, injected if asked).
+bool TrapEngine::on_single_step(RunContext& ctx)
 {
     PendingRead& p = *pending_;
     if (!p.recorded) {
@@ -257,13 +305,14 @@ void TrapEngine::on_single_step(RunContext& ctx)
     uint64_t rip = ctx.vcpu.synced_regs().rip;
     bool at_write = trapped_.count(rip) && trapped_[rip]->kind == SiteKind::Cr3Write;
     if (--p.steps_left > 0 && !at_write)
-        return;  // keep stepping
+        return false;  // keep stepping
     if (p.inject) {
         inject(ctx);
     } else {
         pending_.reset();
         arm(ctx, false);
     }
+    return true;
 }
 
 void TrapEngine::inject(RunContext& ctx)
@@ -275,7 +324,7 @@ void TrapEngine::inject(RunContext& ctx)
     pending_.reset();
     arm(ctx, false);
     if (vector < 32) {
-        notes_.push_back("LAPIC timer vector " + std::to_string(vector) + " is not set up: no injection");
+        note("LAPIC timer vector " + std::to_string(vector) + " is not set up: no injection");
         return;
     }
     ctx.vm.signal_msi(vector);
@@ -291,7 +340,10 @@ void TrapEngine::on_write(RunContext& ctx, const Cr3Site& site)
     TrapEvent e = make_event(ctx, EventKind::Cr3Write, site.address);
     e.value = reg_value(ctx.vcpu.synced_regs(), site.reg_index);
     record(e);
-    step_over_breakpoint(ctx);
+    if (full_step_ || site.reg_index < 0)
+        step_over_breakpoint(ctx);
+    else
+        emulate(ctx, site, e.value);
 }
 
 // At the first instruction of the #PF handler the CPU has pushed the error code and
@@ -323,7 +375,7 @@ void TrapEngine::finish(RunContext& ctx, RunResult& result)
     try {
         kvm_debugregs dbg = ctx.vcpu.get_debugregs();
         if (dbg.dr7 & 0xff)
-            notes_.push_back("the guest programmed its own breakpoints (DR7 " + hex(dbg.dr7) +
+            note("the guest programmed its own breakpoints (DR7 " + hex(dbg.dr7) +
                              "): the rig's hardware breakpoints take precedence while it traps");
     } catch (const std::exception&) {
     }

@@ -37,6 +37,7 @@ struct TrapOptions {
     HistoryWriter* history = nullptr;
     std::string guest;  // for the history header
     std::function<void(const Finding&)> on_finding;  // live, as each is made
+    std::function<void(const TrapEvent&)> on_event;  // every trapped event, in order
 };
 
 struct TrapStats {
@@ -55,7 +56,8 @@ public:
     const std::vector<Finding>& findings() const { return findings_; }
     const TrapStats& stats() const { return stats_; }
     const std::vector<Cr3Site>& sites() const { return sites_; }
-    // "hardware breakpoints: 1 read, 1 write, #PF entry (3 of 4 slots)".
+    // "hardware breakpoints: 1 read, 1 write, #PF entry (3 of 4 slots)", or the
+    // single-step fallback.
     std::string backend() const;
     const std::vector<std::string>& notes() const { return notes_; }
 
@@ -73,16 +75,18 @@ private:
         bool recorded;
     };
 
+    void note(const std::string& text);  // once per distinct text
     void arm(RunContext& ctx, bool single_step);
     void watch_idt(RunContext& ctx);
     void step_over_breakpoint(RunContext& ctx);
+    void emulate(RunContext& ctx, const Cr3Site& site, uint64_t value);
     TrapEvent make_event(RunContext& ctx, EventKind kind, uint64_t rip);
     void add_task_info(RunContext& ctx, TrapEvent& event);
     void record(const TrapEvent& event);
     void on_read(RunContext& ctx, const Cr3Site& site);
     void on_write(RunContext& ctx, const Cr3Site& site);
     void on_page_fault(RunContext& ctx);
-    void on_single_step(RunContext& ctx);
+    bool on_single_step(RunContext& ctx);
     void inject(RunContext& ctx);
 
     TrapOptions options_;
@@ -93,6 +97,8 @@ private:
     std::optional<Offsets> offsets_;
     std::optional<PendingRead> pending_;
     bool stepping_over_ = false;
+    // More CR3 sites than debug registers: step every instruction instead (slow, honest).
+    bool full_step_ = false;
     uint32_t guest_debug_flags_ = 0;  // what KVM_CAP_SET_GUEST_DEBUG2 offers
     Detectors detectors_;
     std::vector<Finding> findings_;

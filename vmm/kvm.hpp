@@ -111,6 +111,11 @@ public:
         run_->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
         return run_->s.regs.regs;
     }
+    kvm_sregs& sregs_for_write()
+    {
+        run_->kvm_dirty_regs |= KVM_SYNC_X86_SREGS;
+        return run_->s.regs.sregs;
+    }
 
     // One KVM_RUN. Returns 0, or EINTR when a signal (the watchdog's kick) interrupted it.
     // Any other failure throws KvmError.

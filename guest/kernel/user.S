@@ -7,17 +7,24 @@
 #define USER_ARGS 0x8000010000
 #define USER_UNMAPPED 0x8000100000
 #define SYS_EXIT 0
+#define SYS_YIELD 1
 #define SYS_WAIT 3
 
     .section .rodata.user_programs, "a"
 
-/* spinner: spin args[0] iterations in user mode, then exit(args[1]). */
+/*
+ * spinner: spin args[0] iterations in user mode, yield the CPU once, then
+ * exit(args[1]). (The yield makes the exit start right after a scheduling point,
+ * early in a tick, rather than anywhere in one.)
+ */
     .global prog_spinner, prog_spinner_end
 prog_spinner:
     movabs  $USER_ARGS, %rbx
     mov     (%rbx), %rcx
 1:  dec     %rcx
     jnz     1b
+    mov     $SYS_YIELD, %eax
+    ud2
     mov     $SYS_EXIT, %eax
     mov     8(%rbx), %rdi
     ud2

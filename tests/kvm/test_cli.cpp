@@ -35,7 +35,11 @@ TEST_CASE("cr3rig run gives 0, 1, 124 and 3 for hello, fail, hang and triple-fau
 
 TEST_CASE("cr3rig run with no guest runs buggy and fixed under after-read, side by side")
 {
+    // An overloaded host can preempt the exiting task before its flush (no window that
+    // run: see run_with_window() in test_traps.cpp); retry those.
     auto r = run_command(cli("run -q"));
+    for (int attempt = 2; r.exit_code != 0 && attempt <= 5; attempt++)
+        r = run_command(cli("run -q"));
     INFO(r.output);
     CHECK(r.exit_code == 0);
     CHECK_THAT(r.output, Catch::Matches(R"([\s\S]*builtin:lazytlb-buggy +FAIL +stale-cr3-write, cr3-not-active-mm, page-fault-livelock\n[\s\S]*)"));

@@ -1,0 +1,45 @@
+/*
+ * Switches CR3 legitimately many times: between the boot page tables and a copy
+ * of them, with a TLB flush (read + write back of the same value) on each side.
+ * No write ever puts back a stale value, so the rig's detectors must stay quiet.
+ * Built twice: with out-of-line accessors (one read and one write site, which fit
+ * in the debug registers) and, with CR3_SWITCH_INLINE, inlined at every use
+ * (six sites, more than the debug registers hold).
+ */
+#include "guest.h"
+
+#define SWITCHES 200
+
+static uint64_t copy_pml4[512] __attribute__((aligned(4096)));
+
+#ifdef CR3_SWITCH_INLINE
+#define ACCESSOR static inline __attribute__((always_inline))
+#else
+#define ACCESSOR static __attribute__((noinline))
+#endif
+
+ACCESSOR uint64_t read_cr3(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+
+ACCESSOR void write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
+
+int main(void)
+{
+    uint64_t boot = read_cr3();
+    const uint64_t *boot_pml4 = (const uint64_t *)boot;
+    for (int i = 0; i < 512; i++)
+        copy_pml4[i] = boot_pml4[i];
+    uint64_t roots[2] = {boot, (uint64_t)copy_pml4};
+    for (int i = 0; i < SWITCHES; i++) {
+        write_cr3(roots[i & 1]);
+        write_cr3(read_cr3()); /* flush */
+        GUEST_ASSERT(read_cr3() == roots[i & 1]);
+    }
+    write_cr3(boot);
+    console_puts("cr3-switch: done\n");
+    return 0;
+}
