@@ -128,10 +128,12 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
                      static_cast<unsigned long long>(result.bad_rig_messages));
         if (traps) {
             const TrapStats& t = traps->stats();
-            std::fprintf(stderr, "traps: %llu reads, %llu writes, %llu injections, %llu page faults, %llu single steps\n",
+            std::fprintf(stderr,
+                         "traps: %llu reads, %llu writes, %llu flushes, %llu injections, %llu page faults, "
+                         "%llu single steps\n",
                          static_cast<unsigned long long>(t.reads), static_cast<unsigned long long>(t.writes),
-                         static_cast<unsigned long long>(t.injections), static_cast<unsigned long long>(t.page_faults),
-                         static_cast<unsigned long long>(t.single_steps));
+                         static_cast<unsigned long long>(t.flushes), static_cast<unsigned long long>(t.injections),
+                         static_cast<unsigned long long>(t.page_faults), static_cast<unsigned long long>(t.single_steps));
         }
     }
     return {result.verdict, traps ? traps->findings() : std::vector<Finding>{}};

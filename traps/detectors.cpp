@@ -14,6 +14,7 @@ const char* name_of(EventKind kind)
     case EventKind::Cr3Write: return "cr3_write";
     case EventKind::Injection: return "injection";
     case EventKind::PageFault: return "page_fault";
+    case EventKind::Flush: return "flush";
     }
     return "?";
 }

@@ -74,6 +74,12 @@ void HistoryWriter::event(const TrapEvent& e)
         j["fault_addr"] = hex(e.fault_addr);
         j["error_code"] = e.error_code;
         break;
+    case EventKind::Flush:
+        j["cr3_before"] = j["cr3_after"] = hex(e.cr3);
+        j["instruction"] = e.instruction;
+        if (e.instruction == "cr4-write")
+            j["cr4_after"] = hex(e.value);
+        break;
     }
     if (e.task)
         j["task"] = {{"pid", e.task->pid}, {"name", e.task->name}};

@@ -47,30 +47,28 @@ std::string TrapEngine::backend() const
         return "single-step through all guest code: " + std::to_string(reads) + " reads + " + std::to_string(writes) +
                " writes > " + std::to_string(kHwSlots) + " debug registers, and software breakpoints fail on " +
                "nested hosts (int3 at CPL0)";
-    unsigned used = reads + writes + (pf_entry_ ? 1 : 0);
+    unsigned used = reads + writes + (pf_entry_ ? 1 : 0) + static_cast<unsigned>(flush_armed_.size());
     return "hardware breakpoints: " + std::to_string(reads) + " read, " + std::to_string(writes) + " write" +
-           (pf_entry_ ? ", #PF entry" : "") + " (" + std::to_string(used) + " of " + std::to_string(kHwSlots) +
-           " slots)";
+           (pf_entry_ ? ", #PF entry" : "") +
+           (flush_armed_.empty() ? "" : ", " + std::to_string(flush_armed_.size()) + " flush") + " (" +
+           std::to_string(used) + " of " + std::to_string(kHwSlots) + " slots)";
 }
 
 void TrapEngine::start(RunContext& ctx)
 {
     start_ = std::chrono::steady_clock::now();
     sites_ = scan_cr3_sites(ctx.image);
-    unsigned flush_sites = 0;
     for (const auto& site : sites_) {
         if (site.kind == SiteKind::Cr3Read || site.kind == SiteKind::Cr3Write)
             trapped_[site.address] = &site;
         else
-            flush_sites++;
+            flush_sites_[site.address] = &site;
     }
     full_step_ = trapped_.size() > kHwSlots;
     if (full_step_)
         note("single-stepping every instruction: ~6 us each, and hlt does not halt while stepping");
     else if (trapped_.size() == kHwSlots)
         note("all 4 debug registers hold CR3 sites: the #PF entry is not trapped, no livelock detection");
-    if (flush_sites)
-        note(std::to_string(flush_sites) + " TLB-flush sites (invlpg/invpcid/mov cr4) listed, not trapped");
 
     // Symbols for the semantic checks, if the kernel exports them.
     const ElfImage& img = ctx.image;
@@ -119,7 +117,17 @@ void TrapEngine::arm(RunContext& ctx, bool single_step)
         if (pf_entry_ && slot < kHwSlots) {
             dbg.arch.debugreg[slot] = *pf_entry_;
             dr7 |= 2ull << (slot * 2);
+            slot++;
         }
+        flush_armed_.clear();
+        for (auto it = flush_sites_.begin(); it != flush_sites_.end() && slot < kHwSlots; ++it, ++slot) {
+            dbg.arch.debugreg[slot] = it->first;
+            dr7 |= 2ull << (slot * 2);
+            flush_armed_.push_back(it->first);
+        }
+        if (flush_armed_.size() < flush_sites_.size())
+            note(std::to_string(flush_sites_.size() - flush_armed_.size()) +
+                 " TLB-flush sites (invlpg/invpcid/mov cr4) not trapped: no debug register left");
         dbg.arch.debugreg[7] = dr7;
     }
     ctx.vcpu.set_guest_debug(dbg);
@@ -250,6 +258,8 @@ ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consum
             on_write(ctx, *it->second);
     } else if (pf_entry_ && rip == *pf_entry_) {
         on_page_fault(ctx);
+    } else if (auto f = flush_sites_.find(rip); f != flush_sites_.end()) {
+        on_flush(ctx, *f->second);
     } else if (!full_step_) {
         stats_.unexpected_debug_exits++;  // e.g. a #DB of the guest's own: let it go on
         step_over_breakpoint(ctx);
@@ -357,6 +367,17 @@ void TrapEngine::on_page_fault(RunContext& ctx)
     e.value = s.cr2;
     e.error_code = read_guest_u64(ctx.memory, s.cr3, e.rsp).value_or(0);
     e.fault_rip = read_guest_u64(ctx.memory, s.cr3, e.rsp + 8).value_or(0);
+    record(e);
+    step_over_breakpoint(ctx);
+}
+
+void TrapEngine::on_flush(RunContext& ctx, const Cr3Site& site)
+{
+    stats_.flushes++;
+    TrapEvent e = make_event(ctx, EventKind::Flush, site.address);
+    e.instruction = name_of(site.kind);
+    if (site.kind == SiteKind::Cr4Write)
+        e.value = reg_value(ctx.vcpu.synced_regs(), site.reg_index);
     record(e);
     step_over_breakpoint(ctx);
 }

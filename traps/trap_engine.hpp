@@ -41,7 +41,7 @@ struct TrapOptions {
 };
 
 struct TrapStats {
-    uint64_t reads = 0, writes = 0, injections = 0, page_faults = 0;
+    uint64_t reads = 0, writes = 0, injections = 0, page_faults = 0, flushes = 0;
     uint64_t debug_exits = 0, single_steps = 0, unexpected_debug_exits = 0;
 };
 
@@ -86,12 +86,18 @@ private:
     void on_read(RunContext& ctx, const Cr3Site& site);
     void on_write(RunContext& ctx, const Cr3Site& site);
     void on_page_fault(RunContext& ctx);
+    void on_flush(RunContext& ctx, const Cr3Site& site);
     bool on_single_step(RunContext& ctx);
     void inject(RunContext& ctx);
 
     TrapOptions options_;
     std::vector<Cr3Site> sites_;
     std::map<uint64_t, const Cr3Site*> trapped_;  // address -> CR3 read/write site
+    // TLB-flush sites (invlpg, invpcid, mov to CR4): recorded in the history, not
+    // injection points. They get the debug registers left after the CR3 sites and the
+    // #PF entry; all of them are seen in full-step mode.
+    std::map<uint64_t, const Cr3Site*> flush_sites_;
+    std::vector<uint64_t> flush_armed_;
     std::optional<uint64_t> pf_entry_;
     uint64_t idt_base_ = 0, idt_limit_ = 0;
     std::optional<Offsets> offsets_;

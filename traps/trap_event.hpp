@@ -9,7 +9,7 @@
 
 namespace cr3rig {
 
-enum class EventKind { Cr3Read, Cr3Write, Injection, PageFault };
+enum class EventKind { Cr3Read, Cr3Write, Injection, PageFault, Flush };
 
 const char* name_of(EventKind kind);
 
@@ -25,7 +25,9 @@ struct TrapEvent {
     std::string symbol;          // of rip
     uint64_t rsp = 0;
     uint64_t cr3 = 0;            // CR3 when the event happened (for a write: before it)
-    uint64_t value = 0;          // Cr3Read: value read; Cr3Write: value written; Injection: vector
+    uint64_t value = 0;          // Cr3Read: value read; Cr3Write: value written; Injection: vector;
+                                 // Flush: the new CR4 of a cr4-write, else 0
+    std::string instruction;     // Flush: "invlpg", "invpcid" or "cr4-write"
     // PageFault: the faulting access, from the exception frame and CR2.
     uint64_t fault_rip = 0;
     uint64_t fault_addr = 0;

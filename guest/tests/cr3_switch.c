@@ -4,7 +4,8 @@
  * No write ever puts back a stale value, so the rig's detectors must stay quiet.
  * Built twice: with out-of-line accessors (one read and one write site, which fit
  * in the debug registers) and, with CR3_SWITCH_INLINE, inlined at every use
- * (six sites, more than the debug registers hold).
+ * (six sites, more than the debug registers hold). It ends with the other TLB
+ * flushes the rig records: invlpg and a CR4.PGE toggle.
  */
 #include "guest.h"
 
@@ -27,6 +28,17 @@ ACCESSOR uint64_t read_cr3(void)
 
 ACCESSOR void write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
 
+static uint64_t read_cr4(void)
+{
+    uint64_t v;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
+
+ACCESSOR void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
+
+#define CR4_PGE (1ull << 7)
+
 int main(void)
 {
     uint64_t boot = read_cr3();
@@ -40,6 +52,11 @@ int main(void)
         GUEST_ASSERT(read_cr3() == roots[i & 1]);
     }
     write_cr3(boot);
+    /* The other ways to flush: one page, and all global pages by toggling CR4.PGE. */
+    __asm__ volatile("invlpg (%0)" ::"r"(copy_pml4) : "memory");
+    uint64_t cr4 = read_cr4();
+    write_cr4(cr4 ^ CR4_PGE);
+    write_cr4(cr4);
     console_puts("cr3-switch: done\n");
     return 0;
 }

@@ -148,7 +148,8 @@ TEST_CASE("a guest that switches CR3 legitimately many times gives no finding")
         CHECK(r.findings.empty());
         CHECK(r.stats.writes >= 400);
         CHECK(r.stats.reads >= 400);
-        CHECK(r.backend == "hardware breakpoints: 1 read, 1 write (2 of 4 slots)");
+        CHECK(r.backend == "hardware breakpoints: 1 read, 1 write, 2 flush (4 of 4 slots)");
+        CHECK(r.stats.flushes == 3);  // invlpg, and CR4.PGE off and on
     }
 }
 
@@ -162,6 +163,8 @@ TEST_CASE("more CR3 sites than debug registers: single-step fallback, same event
     TrapRun hw = run_trapped("cr3-switch", "none");
     CHECK(r.stats.reads == hw.stats.reads);
     CHECK(r.stats.writes == hw.stats.writes);
+    CHECK(r.stats.flushes == hw.stats.flushes);
+    CHECK(r.stats.flushes == 3);
 }
 
 TEST_CASE("random:SEED injects the same way for the same seed")

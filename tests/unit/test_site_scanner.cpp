@@ -210,27 +210,33 @@ TEST_CASE("the hello guest has no CR3 sites")
 
 // guest/tests/cr3_switch.c is built twice: with out-of-line read_cr3()/write_cr3() and,
 // as cr3-switch-inline, with the accessors inlined at each of their three uses.
-TEST_CASE("cr3-switch has one read and one write site, in its out-of-line accessors")
+TEST_CASE("cr3-switch has one read and one write site in its out-of-line accessors, and two flushes")
 {
     ElfImage image = ElfImage::read_file(CR3RIG_GUEST_DIR "/cr3-switch.elf");
     auto sites = scan_cr3_sites(image);
-    REQUIRE(sites.size() == 2);
+    REQUIRE(sites.size() == 4);
     CHECK(sites[0].kind == SiteKind::Cr3Read);
     CHECK(sites[0].symbol == "read_cr3");
     CHECK(sites[1].kind == SiteKind::Cr3Write);
     CHECK(sites[1].symbol == "write_cr3");
+    CHECK(sites[2].kind == SiteKind::Cr4Write);
+    CHECK(sites[2].symbol == "write_cr4");
+    CHECK(sites[3].kind == SiteKind::Invlpg);
+    CHECK_THAT(sites[3].symbol, Catch::StartsWith("main+0x"));
 }
 
-TEST_CASE("cr3-switch-inline has three CR3 reads and three CR3 writes, all inside main")
+TEST_CASE("cr3-switch-inline has three CR3 reads, three CR3 writes and the flushes, all inside main")
 {
     ElfImage image = ElfImage::read_file(CR3RIG_GUEST_DIR "/cr3-switch-inline.elf");
     auto sites = scan_cr3_sites(image);
     CHECK(count_kind(sites, SiteKind::Cr3Read) == 3);
     CHECK(count_kind(sites, SiteKind::Cr3Write) == 3);
-    CHECK(sites.size() == 6);
+    CHECK(count_kind(sites, SiteKind::Cr4Write) == 2);  // PGE off, PGE on: both inlined
+    CHECK(count_kind(sites, SiteKind::Invlpg) == 1);
+    CHECK(sites.size() == 9);
     for (const auto& s : sites) {
         CHECK_THAT(s.symbol, Catch::StartsWith("main+0x"));
-        CHECK(s.reg_index >= 0);
+        CHECK((s.kind == SiteKind::Invlpg || s.reg_index >= 0));
         CHECK(s.bytes.size() >= 3);
     }
     for (size_t i = 1; i < sites.size(); i++)
