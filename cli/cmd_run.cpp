@@ -33,6 +33,7 @@ struct RunArgs {
     std::string inject;  // empty: no trap engine unless --trace
     std::string trace;
     uint64_t livelock_faults = 16;
+    uint64_t rig_clock = 0;
     SemanticSymbols symbols;
 };
 
@@ -75,10 +76,11 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
         history = std::make_unique<HistoryWriter>(args.trace);
 
     std::unique_ptr<TrapEngine> traps;
-    if (!inject.empty() || history) {
+    if (!inject.empty() || history || args.rig_clock) {
         TrapOptions trap_options;
         trap_options.policy = InjectionPolicy::parse(inject.empty() ? "none" : inject);
         trap_options.livelock_faults = args.livelock_faults;
+        trap_options.rig_clock_exits = args.rig_clock;
         trap_options.symbols = args.symbols;
         trap_options.history = history.get();
         trap_options.guest = guest;
@@ -130,10 +132,11 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
             const TrapStats& t = traps->stats();
             std::fprintf(stderr,
                          "traps: %llu reads, %llu writes, %llu flushes, %llu injections, %llu page faults, "
-                         "%llu single steps\n",
+                         "%llu single steps, %llu rig ticks\n",
                          static_cast<unsigned long long>(t.reads), static_cast<unsigned long long>(t.writes),
                          static_cast<unsigned long long>(t.flushes), static_cast<unsigned long long>(t.injections),
-                         static_cast<unsigned long long>(t.page_faults), static_cast<unsigned long long>(t.single_steps));
+                         static_cast<unsigned long long>(t.page_faults), static_cast<unsigned long long>(t.single_steps),
+                         static_cast<unsigned long long>(t.rig_ticks));
         }
     }
     return {result.verdict, traps ? traps->findings() : std::vector<Finding>{}};
@@ -187,6 +190,11 @@ void add_run_command(CLI::App& app, int* exit_code)
     cmd->add_option("--livelock-faults", args->livelock_faults,
                     "Consecutive faults at one RIP and address that make a livelock")
         ->check(CLI::Range(uint64_t{2}, uint64_t{1} << 40))
+        ->capture_default_str();
+    cmd->add_option("--rig-clock", args->rig_clock,
+                    "Deterministic guest time: the rig stops the guest's LAPIC timer and ticks it every N exits "
+                    "(and when the guest halts); 0 = host time")
+        ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 32))
         ->capture_default_str();
     cmd->add_option("--current-symbol", args->symbols.current, "Symbol holding the current task pointer")
         ->capture_default_str();

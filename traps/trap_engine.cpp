@@ -21,6 +21,9 @@ constexpr uint64_t kDr6SingleStep = 1ull << 14;
 constexpr uint64_t kCr4Pcide = 1ull << 17;
 constexpr uint64_t kCr3NoFlush = 1ull << 63;
 constexpr unsigned kLapicLvtTimer = 0x320;
+constexpr unsigned kLapicTimerInitialCount = 0x380;
+constexpr uint32_t kLvtMasked = 1u << 16;
+constexpr auto kHaltPoke = std::chrono::microseconds(1000);
 constexpr unsigned kPageFaultVector = 14;
 
 uint64_t reg_value(const kvm_regs& regs, int index)
@@ -229,8 +232,55 @@ void TrapEngine::record(const TrapEvent& event)
     }
 }
 
+std::chrono::microseconds TrapEngine::poke_interval() const
+{
+    return options_.rig_clock_exits ? kHaltPoke : std::chrono::microseconds::zero();
+}
+
+uint32_t TrapEngine::timer_vector(RunContext& ctx)
+{
+    kvm_lapic_state lapic = ctx.vcpu.get_lapic();
+    uint32_t lvt = 0;
+    std::memcpy(&lvt, lapic.regs + kLapicLvtTimer, sizeof lvt);
+    return lvt & 0xff;
+}
+
+// The rig clock (TrapOptions::rig_clock_exits). Until the guest has programmed its
+// LAPIC timer, each exit looks; then the rig stops it (initial count 0, the LVT and
+// its vector stay as the guest set them) and ticks in its place.
+void TrapEngine::rig_clock(RunContext& ctx, const VmExit& exit)
+{
+    if (exit.kind == ExitKind::Interrupted) {
+        // Woken by the poke: a halted guest waits for a tick that only the rig gives.
+        if (rig_timer_vector_ && ctx.vcpu.mp_state() == KVM_MP_STATE_HALTED) {
+            ctx.vm.signal_msi(*rig_timer_vector_);
+            stats_.rig_ticks++;
+        }
+        return;
+    }
+    clock_exits_++;
+    if (!rig_timer_vector_ || clock_exits_ % 64 == 0) {  // the guest may reprogram it
+        kvm_lapic_state lapic = ctx.vcpu.get_lapic();
+        uint32_t lvt = 0, initial = 0;
+        std::memcpy(&lvt, lapic.regs + kLapicLvtTimer, sizeof lvt);
+        std::memcpy(&initial, lapic.regs + kLapicTimerInitialCount, sizeof initial);
+        if (!(lvt & kLvtMasked) && initial != 0 && (lvt & 0xff) >= 32) {
+            uint32_t zero = 0;
+            std::memcpy(lapic.regs + kLapicTimerInitialCount, &zero, sizeof zero);
+            ctx.vcpu.set_lapic(lapic);
+            rig_timer_vector_ = lvt & 0xff;
+        }
+    }
+    if (rig_timer_vector_ && clock_exits_ % options_.rig_clock_exits == 0) {
+        ctx.vm.signal_msi(*rig_timer_vector_);
+        stats_.rig_ticks++;
+    }
+}
+
 ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consumed)
 {
+    if (options_.rig_clock_exits)
+        rig_clock(ctx, exit);
     watch_idt(ctx);
     if (exit.kind != ExitKind::Debug)
         return std::nullopt;
@@ -327,10 +377,7 @@ bool TrapEngine::on_single_step(RunContext& ctx)
 
 void TrapEngine::inject(RunContext& ctx)
 {
-    uint32_t vector = 0;
-    kvm_lapic_state lapic = ctx.vcpu.get_lapic();
-    std::memcpy(&vector, lapic.regs + kLapicLvtTimer, sizeof vector);
-    vector &= 0xff;
+    uint32_t vector = timer_vector(ctx);
     pending_.reset();
     arm(ctx, false);
     if (vector < 32) {

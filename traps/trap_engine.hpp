@@ -38,11 +38,17 @@ struct TrapOptions {
     std::string guest;  // for the history header
     std::function<void(const Finding&)> on_finding;  // live, as each is made
     std::function<void(const TrapEvent&)> on_event;  // every trapped event, in order
+    // Deterministic guest time: 0 = the guest's LAPIC timer runs on host time (the
+    // default). N > 0: the rig stops the guest's timer and delivers its tick itself,
+    // once every N exits, and whenever the vCPU is found halted. Exits happen at the
+    // same guest instructions in every run, so the same schedule gives the same run.
+    uint64_t rig_clock_exits = 0;
 };
 
 struct TrapStats {
     uint64_t reads = 0, writes = 0, injections = 0, page_faults = 0, flushes = 0;
     uint64_t debug_exits = 0, single_steps = 0, unexpected_debug_exits = 0;
+    uint64_t rig_ticks = 0;
 };
 
 class TrapEngine : public RunHook {
@@ -60,6 +66,7 @@ public:
     // single-step fallback.
     std::string backend() const;
     const std::vector<std::string>& notes() const { return notes_; }
+    std::chrono::microseconds poke_interval() const override;
 
 private:
     struct Offsets {
@@ -89,6 +96,8 @@ private:
     void on_flush(RunContext& ctx, const Cr3Site& site);
     bool on_single_step(RunContext& ctx);
     void inject(RunContext& ctx);
+    void rig_clock(RunContext& ctx, const VmExit& exit);
+    uint32_t timer_vector(RunContext& ctx);
 
     TrapOptions options_;
     std::vector<Cr3Site> sites_;
@@ -111,6 +120,8 @@ private:
     std::vector<std::string> notes_;
     TrapStats stats_;
     uint64_t seq_ = 0;
+    uint64_t clock_exits_ = 0;          // deterministic exits seen, for the rig clock
+    std::optional<uint32_t> rig_timer_vector_;  // set once the guest's own timer is stopped
     std::chrono::steady_clock::time_point start_;
 };
 

@@ -258,6 +258,15 @@ kvm_lapic_state Vcpu::get_lapic() const
     return lapic;
 }
 
+void Vcpu::set_lapic(const kvm_lapic_state& lapic) { KVM_IOCTL(fd_.get(), KVM_SET_LAPIC, &lapic); }
+
+uint32_t Vcpu::mp_state() const
+{
+    kvm_mp_state state{};
+    KVM_IOCTL(fd_.get(), KVM_GET_MP_STATE, &state);
+    return state.mp_state;
+}
+
 kvm_debugregs Vcpu::get_debugregs() const
 {
     kvm_debugregs dbg{};

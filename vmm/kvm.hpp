@@ -98,6 +98,8 @@ public:
 
     void set_guest_debug(const kvm_guest_debug& debug);
     kvm_lapic_state get_lapic() const;
+    void set_lapic(const kvm_lapic_state& lapic);
+    uint32_t mp_state() const;  // KVM_MP_STATE_*
     kvm_debugregs get_debugregs() const;
 
     // Registers KVM copies into kvm_run on every exit (KVM_SYNC_X86_*), so reading

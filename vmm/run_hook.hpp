@@ -3,6 +3,8 @@
 // dispatch, and the result before it is returned.
 #pragma once
 
+#include <chrono>
+
 #include "dispatch.hpp"
 
 namespace cr3rig {
@@ -27,6 +29,9 @@ public:
     // Sees each exit first. `consumed` = the hook fully handled it (skip dispatch).
     virtual ExitAction on_exit(RunContext& ctx, const VmExit& exit, bool& consumed) = 0;
     virtual void finish(RunContext& ctx, RunResult& result) = 0;
+    // How often the run loop should get control back even while the vCPU is halted
+    // (an Interrupted exit); zero: only at the deadline.
+    virtual std::chrono::microseconds poke_interval() const { return std::chrono::microseconds::zero(); }
 };
 
 }  // namespace cr3rig

@@ -117,7 +117,8 @@ RunResult run_guest(const ElfImage& image, const RunOptions& options)
     auto start = Clock::now();
     Stop stop{Verdict::Crash, "", std::nullopt};
     {
-        Watchdog watchdog(run, start + options.timeout);
+        Watchdog watchdog(run, start + options.timeout,
+                          options.hook ? options.hook->poke_interval() : std::chrono::microseconds::zero());
         for (;;) {
             int rc;
             try {

@@ -29,8 +29,8 @@ constexpr auto kKickInterval = std::chrono::milliseconds(20);
 
 }  // namespace
 
-Watchdog::Watchdog(kvm_run& run, Clock::time_point deadline)
-    : run_(run), deadline_(deadline), vcpu_thread_(pthread_self())
+Watchdog::Watchdog(kvm_run& run, Clock::time_point deadline, std::chrono::microseconds poke)
+    : run_(run), deadline_(deadline), poke_(poke), vcpu_thread_(pthread_self())
 {
     install_kick_handler();
     thread_ = std::thread([this] { watch(); });
@@ -51,6 +51,11 @@ Watchdog::~Watchdog()
 void Watchdog::watch()
 {
     std::unique_lock lock(mutex_);
+    for (auto next = Clock::now() + poke_; poke_.count() > 0 && next < deadline_; next += poke_) {
+        if (cv_.wait_until(lock, next, [this] { return stopping_; }))
+            return;
+        pthread_kill(vcpu_thread_, kKickSignal);
+    }
     if (cv_.wait_until(lock, deadline_, [this] { return stopping_; }))
         return;
     fired_ = true;

@@ -19,8 +19,11 @@ class Watchdog {
 public:
     using Clock = std::chrono::steady_clock;
 
-    // Arms the watchdog for the calling thread (the vCPU thread).
-    Watchdog(kvm_run& run, Clock::time_point deadline);
+    // Arms the watchdog for the calling thread (the vCPU thread). With a non-zero
+    // `poke`, it also interrupts KVM_RUN that often before the deadline (EINTR, an
+    // Interrupted exit), so that a halted vCPU comes back to the run loop.
+    Watchdog(kvm_run& run, Clock::time_point deadline,
+             std::chrono::microseconds poke = std::chrono::microseconds::zero());
     Watchdog(const Watchdog&) = delete;
     Watchdog& operator=(const Watchdog&) = delete;
     ~Watchdog();
@@ -33,6 +36,7 @@ private:
 
     kvm_run& run_;
     Clock::time_point deadline_;
+    std::chrono::microseconds poke_;
     pthread_t vcpu_thread_;
     std::atomic<bool> fired_{false};
     std::mutex mutex_;
