@@ -9,5 +9,6 @@ namespace cr3rig::cli {
 void add_run_command(CLI::App& app, int* exit_code);
 void add_guests_command(CLI::App& app, int* exit_code);
 void add_sites_command(CLI::App& app, int* exit_code);
+void add_campaign_commands(CLI::App& app, int* exit_code);  // campaign, merge, replay
 
 }  // namespace cr3rig::cli

@@ -99,14 +99,14 @@ void FaultLivelockDetector::on_event(const TrapEvent& event)
     if (event.kind != EventKind::PageFault)
         return;
     if (first_ && (event.fault_rip != first_->fault_rip || event.fault_addr != first_->fault_addr))
-        close_streak();
+        close_streak(false);
     if (!first_)
         first_ = event;
     last_ = event;
     count_++;
 }
 
-void FaultLivelockDetector::close_streak()
+void FaultLivelockDetector::close_streak(bool unresolved)
 {
     if (first_ && count_ >= threshold_) {
         const TrapEvent& e = *first_;
@@ -115,16 +115,18 @@ void FaultLivelockDetector::close_streak()
         f.summary = std::to_string(count_) + " faults at rip " + hex(e.fault_rip) +
                     " addr " + hex(e.fault_addr) + task_of(e) + "; CR3 " + hex(e.cr3) +
                     (e.own_mm_pgd ? ", the task's own pgd " + hex(*e.own_mm_pgd) : std::string()) + "; stuck " +
-                    ms(f.guest_ns) + " guest time, " + ms(f.host_ns) + " wall";
+                    ms(f.guest_ns) + " guest time, " + ms(f.host_ns) + " wall" +
+                    (unresolved ? "; still faulting when the run ended" : "");
+        f.unresolved = unresolved;
         livelocks_.push_back(f);
     }
     first_.reset();
     count_ = 0;
 }
 
-std::vector<Finding> FaultLivelockDetector::finish()
+std::vector<Finding> FaultLivelockDetector::finish(bool stuck)
 {
-    close_streak();
+    close_streak(stuck);
     return livelocks_;
 }
 
@@ -140,10 +142,10 @@ std::vector<Finding> Detectors::on_event(const TrapEvent& event)
     return now;
 }
 
-std::vector<Finding> Detectors::finish()
+std::vector<Finding> Detectors::finish(bool stuck_in_livelock)
 {
     std::vector<Finding> all = findings_;
-    for (auto& f : livelock_.finish())
+    for (auto& f : livelock_.finish(stuck_in_livelock))
         all.push_back(f);
     std::stable_sort(all.begin(), all.end(), [](const Finding& a, const Finding& b) { return a.seq < b.seq; });
     return all;

@@ -34,11 +34,13 @@ class FaultLivelockDetector {
 public:
     explicit FaultLivelockDetector(uint64_t threshold) : threshold_(threshold) {}
     void on_event(const TrapEvent& event);
-    // Completes a livelock still in progress; returns every livelock found.
-    std::vector<Finding> finish();
+    // Completes a livelock still in progress; `stuck` = the run ended because of it
+    // (it is then marked unresolved). Returns every livelock.
+    std::vector<Finding> finish(bool stuck = false);
+    uint64_t current_streak() const { return count_; }
 
 private:
-    void close_streak();
+    void close_streak(bool unresolved);
 
     uint64_t threshold_;
     std::optional<TrapEvent> first_;
@@ -52,8 +54,9 @@ class Detectors {
 public:
     explicit Detectors(uint64_t livelock_threshold) : livelock_(livelock_threshold) {}
     std::vector<Finding> on_event(const TrapEvent& event);
-    // Every finding of the run in event order, livelocks completed.
-    std::vector<Finding> finish();
+    // Every finding of the run in event order, livelocks completed (see above).
+    std::vector<Finding> finish(bool stuck_in_livelock = false);
+    uint64_t fault_streak() const { return livelock_.current_streak(); }
 
 private:
     StaleWriteDetector stale_;

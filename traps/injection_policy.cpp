@@ -21,7 +21,7 @@ std::optional<T> number(const std::string& s)
 [[noreturn]] void bad(const std::string& text, const std::string& why)
 {
     throw BadInput("--inject " + text + ": " + why +
-                   " (expected none, after-read, after-read:K, nth:N or random:SEED[:P])");
+                   " (expected none, after-read, after-read:K, nth:N[:K] or random:SEED[:P])");
 }
 
 }  // namespace
@@ -44,9 +44,16 @@ InjectionPolicy InjectionPolicy::parse(const std::string& text)
             p.delay_ = *k;
         }
     } else if (head == "nth") {
-        auto n = has_arg ? number<uint64_t>(rest) : std::nullopt;
+        auto second = rest.find(':');
+        auto n = has_arg ? number<uint64_t>(rest.substr(0, second)) : std::nullopt;
         if (!n || *n == 0)
             bad(text, "N must be a positive number");
+        if (second != std::string::npos) {
+            auto k = number<unsigned>(rest.substr(second + 1));
+            if (!k || *k > 1000)
+                bad(text, "K must be a number of instructions from 0 to 1000");
+            p.delay_ = *k;
+        }
         p.mode_ = Mode::Nth;
         p.nth_ = *n;
     } else if (head == "random") {

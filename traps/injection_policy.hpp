@@ -2,7 +2,7 @@
 //   none              trap and record only
 //   after-read        after every read
 //   after-read:K      K instructions after every read (still before the write)
-//   nth:N             only after the N-th read of the run (1-based)
+//   nth:N[:K]         only after the N-th read of the run (1-based), K instructions later
 //   random:SEED[:P]   after each read with probability P (default 0.5); same seed, same choices
 #pragma once
 

@@ -258,6 +258,11 @@ void TrapEngine::rig_clock(RunContext& ctx, const VmExit& exit)
         }
         return;
     }
+    // The single steps through a read's window are the rig's own doing and differ from
+    // schedule to schedule: they do not advance guest time, so every schedule shares
+    // the timeline of the run without injection up to its read.
+    if (pending_)
+        return;
     clock_exits_++;
     if (!rig_timer_vector_ || clock_exits_ % 64 == 0) {  // the guest may reprogram it
         kvm_lapic_state lapic = ctx.vcpu.get_lapic();
@@ -308,6 +313,13 @@ ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consum
             on_write(ctx, *it->second);
     } else if (pf_entry_ && rip == *pf_entry_) {
         on_page_fault(ctx);
+        if (options_.livelock_abort && detectors_.fault_streak() >= options_.livelock_abort) {
+            stopped_for_livelock_ = true;
+            return Stop{Verdict::Fail,
+                        "page-fault livelock: " + std::to_string(detectors_.fault_streak()) +
+                            " faults at one address, the guest is stuck; run stopped",
+                        std::nullopt};
+        }
     } else if (auto f = flush_sites_.find(rip); f != flush_sites_.end()) {
         on_flush(ctx, *f->second);
     } else if (!full_step_) {
@@ -322,7 +334,8 @@ void TrapEngine::on_read(RunContext& ctx, const Cr3Site& site)
     stats_.reads++;
     TrapEvent e = make_event(ctx, EventKind::Cr3Read, site.address);
     bool inject = options_.policy.should_inject();
-    if (!inject && !full_step_ && site.reg_index >= 0) {
+    unsigned measure = inject ? 0 : options_.measure_windows;
+    if (!inject && !measure && !full_step_ && site.reg_index >= 0) {
         e.value = e.cr3;  // what `mov %cr3, reg` returns
         record(e);
         emulate(ctx, site, e.value);
@@ -330,7 +343,9 @@ void TrapEngine::on_read(RunContext& ctx, const Cr3Site& site)
     }
     // Execute the read one step, so its register holds the value read, then K more
     // steps, then inject. (Also the way in full-step mode, injecting or not.)
-    pending_ = PendingRead{e, &site, 1 + (inject ? options_.policy.delay() : 0), inject, false};
+    pending_ = PendingRead{e, &site, 1 + (inject ? options_.policy.delay() : measure), inject, false};
+    if (measure)
+        windows_.push_back(0);
     arm(ctx, true);
 }
 
@@ -364,6 +379,10 @@ bool TrapEngine::on_single_step(RunContext& ctx)
     }
     uint64_t rip = ctx.vcpu.synced_regs().rip;
     bool at_write = trapped_.count(rip) && trapped_[rip]->kind == SiteKind::Cr3Write;
+    bool measuring = !p.inject && options_.measure_windows;
+    p.steps++;
+    if (measuring && at_write)
+        windows_.back() = p.steps;
     if (--p.steps_left > 0 && !at_write)
         return false;  // keep stepping
     if (p.inject) {
@@ -431,7 +450,7 @@ void TrapEngine::on_flush(RunContext& ctx, const Cr3Site& site)
 
 void TrapEngine::finish(RunContext& ctx, RunResult& result)
 {
-    findings_ = detectors_.finish();
+    findings_ = detectors_.finish(stopped_for_livelock_);
     for (const auto& f : findings_) {
         if (f.kind != FindingKind::FaultLivelock)
             continue;  // the others were reported as they were made

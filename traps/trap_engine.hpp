@@ -43,6 +43,13 @@ struct TrapOptions {
     // once every N exits, and whenever the vCPU is found halted. Exits happen at the
     // same guest instructions in every run, so the same schedule gives the same run.
     uint64_t rig_clock_exits = 0;
+    // Step after every read that is not injected until the next CR3 write (at most
+    // this many instructions) and record how far it was: the injection offsets a
+    // campaign explores. 0 = off.
+    unsigned measure_windows = 0;
+    // A fault streak this long ends the run (verdict FAIL): the guest is stuck for good,
+    // as when no other mm is left to run during RT throttling. 0 = never.
+    uint64_t livelock_abort = 5000;
 };
 
 struct TrapStats {
@@ -66,6 +73,9 @@ public:
     // single-step fallback.
     std::string backend() const;
     const std::vector<std::string>& notes() const { return notes_; }
+    // With measure_windows: per dynamic read, the instructions from it to the next CR3
+    // write (1 = the very next one), or 0 if none came within the bound.
+    const std::vector<unsigned>& read_windows() const { return windows_; }
     std::chrono::microseconds poke_interval() const override;
 
 private:
@@ -80,6 +90,7 @@ private:
         unsigned steps_left;
         bool inject;
         bool recorded;
+        unsigned steps = 0;  // taken after the read itself
     };
 
     void note(const std::string& text);  // once per distinct text
@@ -120,6 +131,8 @@ private:
     std::vector<std::string> notes_;
     TrapStats stats_;
     uint64_t seq_ = 0;
+    std::vector<unsigned> windows_;
+    bool stopped_for_livelock_ = false;
     uint64_t clock_exits_ = 0;          // deterministic exits seen, for the rig clock
     std::optional<uint32_t> rig_timer_vector_;  // set once the guest's own timer is stopped
     std::chrono::steady_clock::time_point start_;

@@ -58,6 +58,7 @@ struct Finding {
     std::vector<uint64_t> writes_between;  // stale write: values written in between
     uint64_t count = 0;                    // livelock: faults
     uint64_t guest_ns = 0, host_ns = 0;    // livelock: time stuck
+    bool unresolved = false;               // livelock: still faulting when the run ended
 };
 
 }  // namespace cr3rig

@@ -37,6 +37,7 @@ public:
     static ElfImage read_file(const std::string& path);
 
     uint64_t entry() const { return entry_; }
+    const std::vector<uint8_t>& bytes() const { return file_; }
     const std::vector<LoadSegment>& segments() const { return segments_; }
     const std::vector<Symbol>& symbols() const { return symbols_; }
     // The file bytes of a segment (its filesz part), e.g. for disassembly.

@@ -1,0 +1,178 @@
+#include "campaign.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "errors.hpp"
+#include "hex.hpp"
+
+namespace cr3rig {
+
+std::string Schedule::policy() const { return "nth:" + std::to_string(read) + ":" + std::to_string(delay); }
+
+std::vector<Schedule> enumerate_schedules(const std::vector<unsigned>& windows)
+{
+    std::vector<Schedule> out;
+    for (size_t i = 0; i < windows.size(); i++)
+        for (unsigned k = 0; k < std::max(windows[i], 1u); k++)
+            out.push_back({i + 1, k});
+    return out;
+}
+
+std::vector<size_t> shard_indices(size_t count, unsigned k, unsigned n)
+{
+    std::vector<size_t> out;
+    for (size_t i = k - 1; i < count; i += n)
+        out.push_back(i);
+    return out;
+}
+
+namespace {
+
+template <typename T>
+std::optional<T> number(const std::string& s, int base = 10)
+{
+    T value{};
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value, base);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty())
+        return std::nullopt;
+    return value;
+}
+
+std::vector<std::string> split(const std::string& s, char sep)
+{
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (size_t pos; (pos = s.find(sep, start)) != std::string::npos; start = pos + 1)
+        parts.push_back(s.substr(start, pos - start));
+    parts.push_back(s.substr(start));
+    return parts;
+}
+
+}  // namespace
+
+std::pair<unsigned, unsigned> parse_shard(const std::string& text)
+{
+    auto parts = split(text, '/');
+    std::optional<unsigned> k, n;
+    if (parts.size() == 2) {
+        k = number<unsigned>(parts[0]);
+        n = number<unsigned>(parts[1]);
+    }
+    if (!k || !n || *k < 1 || *k > *n)
+        throw BadInput("--shard " + text + ": expected K/N with 1 <= K <= N");
+    return {*k, *n};
+}
+
+std::string ReplayToken::encode() const
+{
+    char hash[17];
+    std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(guest_hash));
+    return std::string("cr3rig1-") + hash + "-" + std::to_string(schedule.read) + "-" +
+           std::to_string(schedule.delay) + "-" + std::to_string(rig_clock) + "-" + std::to_string(livelock_faults);
+}
+
+ReplayToken ReplayToken::decode(const std::string& text)
+{
+    auto parts = split(text, '-');
+    ReplayToken t;
+    auto bad = [&] {
+        return BadInput("replay token '" + text + "' is malformed (expected cr3rig1-HASH-READ-DELAY-CLOCK-FAULTS)");
+    };
+    if (parts.size() != 6 || parts[0] != "cr3rig1" || parts[1].size() != 16)
+        throw bad();
+    auto hash = number<uint64_t>(parts[1], 16);
+    auto read = number<uint64_t>(parts[2]);
+    auto delay = number<unsigned>(parts[3]);
+    auto clock = number<uint64_t>(parts[4]);
+    auto faults = number<uint64_t>(parts[5]);
+    if (!hash || !read || !delay || !clock || !faults || *read == 0 || *delay > 1000 || *faults < 2)
+        throw bad();
+    t.guest_hash = *hash;
+    t.schedule = {*read, *delay};
+    t.rig_clock = *clock;
+    t.livelock_faults = *faults;
+    return t;
+}
+
+uint64_t content_hash(const std::vector<uint8_t>& bytes)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (uint8_t b : bytes) {
+        h ^= b;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+std::string signature(const std::vector<Finding>& findings)
+{
+    std::vector<std::string> parts;
+    for (const auto& f : findings) {
+        std::string part = name_of(f.kind);
+        if (f.kind == FindingKind::StaleCr3Write)
+            part += "(write " + hex(f.site) + ", read " + hex(f.other_site) + ")";
+        else
+            part += "(" + hex(f.site) + (f.unresolved ? ", unresolved" : "") + ")";
+        if (std::find(parts.begin(), parts.end(), part) == parts.end())
+            parts.push_back(part);
+    }
+    if (parts.empty())
+        return "clean";
+    std::string out;
+    for (const auto& p : parts)
+        out += (out.empty() ? "" : " + ") + p;
+    return out;
+}
+
+std::string ScheduleResult::to_json_line() const
+{
+    nlohmann::json j{{"index", index},         {"read", schedule.read},  {"delay", schedule.delay},
+                     {"token", token},         {"verdict", verdict},     {"signature", signature},
+                     {"findings", findings},   {"ms", ms}};
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+ScheduleResult ScheduleResult::from_json_line(const std::string& line)
+{
+    try {
+        auto j = nlohmann::json::parse(line);
+        ScheduleResult r;
+        r.index = j.at("index");
+        r.schedule = {j.at("read"), j.at("delay")};
+        r.token = j.at("token");
+        r.verdict = j.at("verdict");
+        r.signature = j.at("signature");
+        r.findings = j.at("findings").get<std::vector<std::string>>();
+        r.ms = j.at("ms");
+        return r;
+    } catch (const nlohmann::json::exception& e) {
+        throw BadInput(std::string("not a campaign result line: ") + e.what());
+    }
+}
+
+std::vector<FindingGroup> group_results(const std::vector<ScheduleResult>& results)
+{
+    std::vector<ScheduleResult> sorted = results;
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+    std::vector<FindingGroup> groups;
+    for (const auto& r : sorted) {
+        // A run can fail or crash without a finding (the guest's own verdict): keep
+        // those apart from the clean passes.
+        std::string key = r.signature;
+        if (r.signature == "clean" && r.verdict != "PASS")
+            key = "no finding, " + r.verdict;
+        else if (r.verdict == "CRASH" || r.verdict == "TIMEOUT")
+            key += " [" + r.verdict + "]";
+        auto it = std::find_if(groups.begin(), groups.end(), [&](const FindingGroup& g) { return g.signature == key; });
+        if (it == groups.end())
+            groups.push_back({key, 1, r});
+        else
+            it->count++;
+    }
+    return groups;
+}
+
+}  // namespace cr3rig
