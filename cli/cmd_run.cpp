@@ -34,6 +34,7 @@ struct RunArgs {
     std::string trace;
     uint64_t livelock_faults = 16;
     uint64_t rig_clock = 0;
+    uint64_t livelock_abort = TrapOptions{}.livelock_abort;
     SemanticSymbols symbols;
 };
 
@@ -81,6 +82,7 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
         trap_options.policy = InjectionPolicy::parse(inject.empty() ? "none" : inject);
         trap_options.livelock_faults = args.livelock_faults;
         trap_options.rig_clock_exits = args.rig_clock;
+        trap_options.livelock_abort = args.livelock_abort;
         trap_options.symbols = args.symbols;
         trap_options.history = history.get();
         trap_options.guest = guest;
@@ -190,6 +192,9 @@ void add_run_command(CLI::App& app, int* exit_code)
     cmd->add_option("--livelock-faults", args->livelock_faults,
                     "Consecutive faults at one RIP and address that make a livelock")
         ->check(CLI::Range(uint64_t{2}, uint64_t{1} << 40))
+        ->capture_default_str();
+    cmd->add_option("--livelock-abort", args->livelock_abort,
+                    "End the run after this many consecutive faults at one address (the guest is stuck); 0 = never")
         ->capture_default_str();
     cmd->add_option("--rig-clock", args->rig_clock,
                     "Deterministic guest time: the rig stops the guest's LAPIC timer and ticks it every N exits "

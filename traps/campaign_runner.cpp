@@ -31,6 +31,7 @@ ScheduleResult run_schedule(const ElfImage& image, const Schedule& schedule, con
     trap_options.policy = InjectionPolicy::parse(schedule.policy());
     trap_options.rig_clock_exits = options.rig_clock;
     trap_options.livelock_faults = options.livelock_faults;
+    trap_options.livelock_abort = options.livelock_abort;
     TrapEngine engine(std::move(trap_options));
     RunOptions run_options;
     run_options.timeout = options.timeout;

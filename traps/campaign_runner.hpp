@@ -13,6 +13,7 @@ class ElfImage;
 struct CampaignOptions {
     uint64_t rig_clock = 32;  // deterministic time: the same schedule, the same run
     uint64_t livelock_faults = 16;
+    uint64_t livelock_abort = 2000;  // see TrapOptions
     std::chrono::milliseconds timeout{30'000};
     unsigned window_bound = 64;  // instructions after a read looked at for its write
 };

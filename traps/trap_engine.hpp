@@ -49,7 +49,7 @@ struct TrapOptions {
     unsigned measure_windows = 0;
     // A fault streak this long ends the run (verdict FAIL): the guest is stuck for good,
     // as when no other mm is left to run during RT throttling. 0 = never.
-    uint64_t livelock_abort = 5000;
+    uint64_t livelock_abort = 2000;
 };
 
 struct TrapStats {

@@ -226,7 +226,7 @@ TEST_CASE("livelock: 10 faults at one rip and address give one finding with coun
     CHECK(f.expected == kPgdB);  // own_mm_pgd
 }
 
-TEST_CASE("livelock: a streak below the threshold is not reported; exactly the threshold is")
+TEST_CASE("livelock: a streak below the threshold is not reported, exactly the threshold is")
 {
     Stream s;
     std::vector<TrapEvent> seven, eight;

@@ -88,7 +88,7 @@ TEST_CASE("register indices follow kvm_regs order for rsp, rbp, r8 and r15")
     CHECK(sites[3].reg_index == 15);
 }
 
-TEST_CASE("mov %rax,%cr4 is a CR4 write; mov %cr4,%rax and CR0 moves are not sites")
+TEST_CASE("mov %rax,%cr4 is a CR4 write, while mov %cr4,%rax and CR0 moves are not sites")
 {
     auto s = only_site({0x0f, 0x22, 0xe0});
     CHECK(s.kind == SiteKind::Cr4Write);

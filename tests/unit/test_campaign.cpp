@@ -1,0 +1,125 @@
+// Campaign bookkeeping without KVM: schedules, shards, replay tokens, signatures,
+// result lines and grouping.
+#include <catch2/catch.hpp>
+#include <set>
+
+#include "campaign.hpp"
+#include "errors.hpp"
+
+using namespace cr3rig;
+
+namespace {
+
+Finding finding(FindingKind kind, uint64_t site, uint64_t other = 0, bool unresolved = false)
+{
+    Finding f{kind, 1, "summary", site, other, 0, 0, {}, 0, 0, 0};
+    f.unresolved = unresolved;
+    return f;
+}
+
+ScheduleResult result(size_t index, const std::string& verdict, const std::string& signature)
+{
+    ScheduleResult r;
+    r.index = index;
+    r.schedule = {index + 1, 0};
+    r.token = "t" + std::to_string(index);
+    r.verdict = verdict;
+    r.signature = signature;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("schedules: every offset inside each read's window, offset 0 when there is no write")
+{
+    auto s = enumerate_schedules({3, 0, 2});
+    std::vector<Schedule> expected{{1, 0}, {1, 1}, {1, 2}, {2, 0}, {3, 0}, {3, 1}};
+    CHECK(s == expected);
+    CHECK(s[2].policy() == "nth:1:2");
+    CHECK(enumerate_schedules({}).empty());
+}
+
+TEST_CASE("shards are disjoint, deterministic, and together cover everything")
+{
+    CHECK(shard_indices(10, 2, 3) == std::vector<size_t>{1, 4, 7});
+    std::multiset<size_t> all;
+    for (unsigned k = 1; k <= 3; k++)
+        for (size_t i : shard_indices(10, k, 3))
+            all.insert(i);
+    CHECK(all.size() == 10);
+    CHECK(std::set<size_t>(all.begin(), all.end()).size() == 10);
+    CHECK(shard_indices(10, 1, 1).size() == 10);
+    CHECK(shard_indices(2, 3, 3).empty());
+}
+
+TEST_CASE("shard text K/N is parsed or refused with a one-line reason")
+{
+    CHECK(parse_shard("2/3") == std::pair<unsigned, unsigned>{2, 3});
+    for (const char* bad : {"", "1", "0/3", "4/3", "a/b", "1/0", "1/2/3", "-1/2"})
+        CHECK_THROWS_AS(parse_shard(bad), BadInput);
+}
+
+TEST_CASE("replay tokens round-trip and refuse malformed text")
+{
+    ReplayToken t{0x0123456789abcdefull, {7, 3}, 32, 16};
+    std::string text = t.encode();
+    CHECK(text == "cr3rig1-0123456789abcdef-7-3-32-16");
+    ReplayToken back = ReplayToken::decode(text);
+    CHECK(back.guest_hash == t.guest_hash);
+    CHECK(back.schedule == t.schedule);
+    CHECK(back.rig_clock == 32);
+    CHECK(back.livelock_faults == 16);
+    for (const char* bad : {"", "cr3rig1", "cr3rig2-0123456789abcdef-7-3-32-16", "cr3rig1-0123-7-3-32-16",
+                            "cr3rig1-0123456789abcdeg-7-3-32-16", "cr3rig1-0123456789abcdef-0-3-32-16",
+                            "cr3rig1-0123456789abcdef-7-x-32-16", "cr3rig1-0123456789abcdef-7-3-32-1",
+                            "cr3rig1-0123456789abcdef-7-3-32-16-9"})
+        CHECK_THROWS_AS(ReplayToken::decode(bad), BadInput);
+}
+
+TEST_CASE("content_hash is FNV-1a 64")
+{
+    CHECK(content_hash({}) == 0xcbf29ce484222325ull);
+    CHECK(content_hash({'a'}) == 0xaf63dc4c8601ec8cull);
+}
+
+TEST_CASE("a signature names kinds and sites once each, in order, and none is clean")
+{
+    CHECK(signature({}) == "clean");
+    auto sig = signature({finding(FindingKind::StaleCr3Write, 0x20, 0x10), finding(FindingKind::Cr3NotActiveMm, 0x20),
+                          finding(FindingKind::StaleCr3Write, 0x20, 0x10),
+                          finding(FindingKind::FaultLivelock, 0x30, 0, true)});
+    CHECK(sig == "stale-cr3-write(write 0x20, read 0x10) + cr3-not-active-mm(0x20) + page-fault-livelock(0x30, unresolved)");
+    CHECK(signature({finding(FindingKind::FaultLivelock, 0x30)}) == "page-fault-livelock(0x30)");
+}
+
+TEST_CASE("result lines round-trip, and other lines are bad input")
+{
+    ScheduleResult r = result(4, "FAIL", "stale-cr3-write(write 0x20, read 0x10)");
+    r.findings = {"stale-cr3-write: at write_cr3", "x"};
+    r.ms = 12.5;
+    ScheduleResult back = ScheduleResult::from_json_line(r.to_json_line());
+    CHECK(back.index == 4);
+    CHECK(back.schedule == r.schedule);
+    CHECK(back.token == "t4");
+    CHECK(back.verdict == "FAIL");
+    CHECK(back.signature == r.signature);
+    CHECK(back.findings == r.findings);
+    CHECK(back.ms == 12.5);
+    CHECK_THROWS_AS(ScheduleResult::from_json_line("{}"), BadInput);
+    CHECK_THROWS_AS(ScheduleResult::from_json_line("not json"), BadInput);
+}
+
+TEST_CASE("grouping counts by signature, keeps the first schedule, separates failures without findings")
+{
+    auto groups = group_results({result(5, "PASS", "clean"), result(1, "FAIL", "A"), result(3, "FAIL", "A"),
+                                 result(2, "FAIL", "clean"), result(4, "CRASH", "A"), result(0, "PASS", "clean")});
+    REQUIRE(groups.size() == 4);
+    CHECK(groups[0].signature == "clean");  // index 0 first
+    CHECK(groups[0].count == 2);
+    CHECK(groups[0].first.index == 0);
+    CHECK(groups[1].signature == "A");
+    CHECK(groups[1].count == 2);
+    CHECK(groups[1].first.index == 1);
+    CHECK(groups[2].signature == "no finding, FAIL");
+    CHECK(groups[3].signature == "A [CRASH]");
+}
