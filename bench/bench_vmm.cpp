@@ -9,7 +9,9 @@
 //     engine), as a ratio to the round trip; start to verdict for the buggy kernel
 //     under --inject after-read;
 //   - the lazytlb seed scenario's run time, fixed and selfpreempt (the latter pays
-//     for B's fault storm until RT throttling ends it).
+//     for B's fault storm until RT throttling ends it);
+//   - a campaign on lazytlb-buggy: schedules per second with a fresh VM per schedule,
+//     and the time to the first finding.
 // Usage: cr3rig-bench [--quick] [--json FILE]
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -29,6 +31,7 @@
 #include "kvm.hpp"
 #include "runner.hpp"
 #include "stats.hpp"
+#include "campaign_runner.hpp"
 #include "trap_engine.hpp"
 #include "verdict.hpp"
 
@@ -113,6 +116,34 @@ std::vector<double> trap_cost_samples(int runs)
     return samples;
 }
 
+// A campaign on lazytlb-buggy in this process, one fresh VM per schedule (no
+// snapshots yet): schedules per second, and the time from the start (reference run
+// included) to the first schedule with a finding.
+struct CampaignFigures {
+    double schedules_per_s;
+    double first_finding_ms;
+    size_t schedules;
+};
+
+CampaignFigures campaign_figures(size_t max_schedules)
+{
+    ElfImage guest = builtin("lazytlb-buggy");
+    CampaignOptions options;
+    auto start = Clock::now();
+    auto schedules = enumerate_schedules(measure_windows(guest, options));
+    if (schedules.size() > max_schedules)
+        schedules.resize(max_schedules);
+    auto runs_start = Clock::now();
+    double first_finding_ms = -1;
+    for (size_t i = 0; i < schedules.size(); i++) {
+        ScheduleResult r = run_schedule(guest, schedules[i], options, i);
+        if (first_finding_ms < 0 && r.signature != "clean")
+            first_finding_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    }
+    double seconds = std::chrono::duration<double>(Clock::now() - runs_start).count();
+    return {static_cast<double>(schedules.size()) / seconds, first_finding_ms, schedules.size()};
+}
+
 // ms from fork() to the exit status of `cr3rig ARGS...`, one sample per run.
 std::vector<double> startup_samples(int runs, const std::vector<const char*>& args)
 {
@@ -173,6 +204,7 @@ int main(int argc, char** argv)
         bench::summarize(startup_samples(runs, {"run", "-q", "--inject", "after-read", "builtin:lazytlb-buggy"}));
     double startup_in_roundtrips = startup_ms.median * 1e6 / roundtrip_ns.median;
     auto fixed_ms = bench::summarize(scenario_samples("lazytlb-fixed", runs, Verdict::Pass));
+    CampaignFigures campaign = campaign_figures(quick ? 4 : 1000);
     auto selfpreempt_ms = bench::summarize(scenario_samples("lazytlb-selfpreempt", runs, Verdict::Fail));
 
     std::printf("cr3rig-bench (%d runs each, min / median / max)\n", runs);
@@ -195,6 +227,9 @@ int main(int argc, char** argv)
                 selfpreempt_ms.median, selfpreempt_ms.max);
     std::printf("  ratio: selfpreempt / fixed = %.2f (medians; the fault storm's cost)\n",
                 selfpreempt_ms.median / fixed_ms.median);
+    std::printf("  campaign lazytlb-buggy, fresh VM per schedule: %.1f schedules/s (%zu schedules, -j1), "
+                "first finding after %.0f ms\n",
+                campaign.schedules_per_s, campaign.schedules, campaign.first_finding_ms);
 
     if (!json_path.empty()) {
         nlohmann::json j = {{"runs", runs},
@@ -206,7 +241,10 @@ int main(int argc, char** argv)
                             {"trapped_access_over_roundtrip", trap_ns.median / roundtrip_ns.median},
                             {"start_to_verdict_buggy_after_read_ms", to_json(buggy_verdict_ms)},
                             {"scenario_fixed_ms", to_json(fixed_ms)},
-                            {"scenario_selfpreempt_ms", to_json(selfpreempt_ms)}};
+                            {"scenario_selfpreempt_ms", to_json(selfpreempt_ms)},
+                            {"campaign_buggy_schedules_per_s", campaign.schedules_per_s},
+                            {"campaign_buggy_schedules", campaign.schedules},
+                            {"campaign_buggy_first_finding_ms", campaign.first_finding_ms}};
         std::ofstream(json_path) << j.dump(2) << "\n";
     }
     return 0;
