@@ -33,6 +33,7 @@ struct CampaignArgs {
     uint64_t max = 0;  // 0 = all
     double time_s = 0;  // 0 = no budget
     std::optional<uint64_t> random_seed;
+    bool snapshot = false;  // experimental: each schedule from a snapshot instead of a new VM
     CampaignOptions options;
 };
 
@@ -59,12 +60,16 @@ void print_groups(const std::vector<ScheduleResult>& results, const std::string&
 
 // Runs `indices` of `schedules` in this process, writing one JSON line per result to fd.
 void work(const ElfImage& image, const std::vector<Schedule>& schedules, const std::vector<size_t>& indices,
-          const CampaignOptions& options, Clock::time_point deadline, int fd)
+          const CampaignArgs& args, Clock::time_point deadline, int fd)
 {
+    std::unique_ptr<SnapshotCampaign> snapshot;
+    if (args.snapshot && !indices.empty())
+        snapshot = std::make_unique<SnapshotCampaign>(image, args.options);
     for (size_t i : indices) {
         if (Clock::now() >= deadline)
             break;
-        std::string line = run_schedule(image, schedules[i], options, i).to_json_line() + "\n";
+        ScheduleResult r = snapshot ? snapshot->run(schedules[i], i) : run_schedule(image, schedules[i], args.options, i);
+        std::string line = r.to_json_line() + "\n";
         for (size_t off = 0; off < line.size();) {
             ssize_t n = ::write(fd, line.data() + off, line.size() - off);
             if (n <= 0)
@@ -96,7 +101,7 @@ std::vector<ScheduleResult> run_parallel(const ElfImage& image, const std::vecto
         if (pid == 0) {
             ::close(pipefd[0]);
             try {
-                work(image, schedules, mine, args.options, deadline, pipefd[1]);
+                work(image, schedules, mine, args, deadline, pipefd[1]);
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "cr3rig: campaign worker: %s\n", e.what());
                 ::_exit(kExitCrash);
@@ -158,7 +163,8 @@ int campaign(const CampaignArgs& args)
     auto [shard_k, shard_n] = args.shard.empty() ? std::pair{1u, 1u} : parse_shard(args.shard);
     auto start = Clock::now();
 
-    std::vector<unsigned> windows = measure_windows(image, args.options);
+    std::vector<unsigned> windows =
+        args.snapshot ? SnapshotCampaign(image, args.options).measure_windows() : measure_windows(image, args.options);
     std::vector<Schedule> schedules = enumerate_schedules(windows);
     size_t enumerated = schedules.size();
     if (args.random_seed) {
@@ -168,10 +174,13 @@ int campaign(const CampaignArgs& args)
     if (args.max && schedules.size() > args.max)
         schedules.resize(args.max);
     auto indices = shard_indices(schedules.size(), shard_k, shard_n);
-    std::fprintf(stderr, "campaign %s: %zu CR3 reads, %zu schedules (read x offset)%s, shard %u/%u: %zu, %u jobs\n",
+    std::fprintf(stderr,
+                 "campaign %s: %zu CR3 reads, %zu schedules (read x offset)%s, shard %u/%u: %zu, %u jobs, %s\n",
                  args.guest.c_str(), windows.size(), enumerated,
                  args.random_seed ? (", shuffled by seed " + std::to_string(*args.random_seed)).c_str() : "",
-                 shard_k, shard_n, indices.size(), args.jobs);
+                 shard_k, shard_n, indices.size(), args.jobs,
+                 args.snapshot ? "each schedule from a snapshot at the first CR3 read (experimental)"
+                               : "a fresh VM per schedule");
 
     auto deadline = args.time_s > 0 ? start + std::chrono::milliseconds(static_cast<long long>(args.time_s * 1000))
                                     : Clock::time_point::max();
@@ -254,6 +263,9 @@ void add_campaign_commands(CLI::App& app, int* exit_code)
     cmd->add_option("--time", args->time_s, "Stop starting schedules after this many seconds (0 = no limit)")
         ->check(CLI::Range(0.0, 86400.0));
     cmd->add_option("--random", args->random_seed, "Shuffle the schedules with this seed (use with --max/--time)");
+    cmd->add_flag("--snapshot", args->snapshot,
+                  "Experimental: run each schedule from a snapshot taken at the first CR3 read instead of a fresh VM "
+                  "(faster; on a loaded host its results can still differ from fresh VMs, see docs/campaigns.md)");
     cmd->add_option("--rig-clock", args->options.rig_clock, "Deterministic guest time: a tick every N exits")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32))
         ->capture_default_str();

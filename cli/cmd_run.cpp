@@ -94,6 +94,8 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
     options.timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_s * 1000));
     options.memory_bytes = uint64_t{args.memory_mib} << 20;
     options.hook = traps.get();
+    if (args.rig_clock)
+        options.apic_bus_cycle_ns = TrapOptions::kRigClockApicBusCycleNs;
     options.on_console = [&](char c) {
         if (!args.quiet) {
             std::fputc(c, stdout);

@@ -8,15 +8,48 @@
 
 namespace cr3rig {
 
-std::vector<unsigned> measure_windows(const ElfImage& image, const CampaignOptions& options)
+namespace {
+
+TrapOptions trap_options_for(const CampaignOptions& options)
 {
     TrapOptions trap_options;
     trap_options.rig_clock_exits = options.rig_clock;
     trap_options.livelock_faults = options.livelock_faults;
-    trap_options.measure_windows = options.window_bound;
-    TrapEngine engine(std::move(trap_options));
+    trap_options.livelock_abort = options.livelock_abort;
+    return trap_options;
+}
+
+ScheduleResult result_of(const RunResult& run, const TrapEngine& engine, const Schedule& schedule, size_t index,
+                         const std::string& token)
+{
+    ScheduleResult r;
+    r.index = index;
+    r.schedule = schedule;
+    r.token = token;
+    r.verdict = std::string(name_of(run.verdict));
+    r.signature = signature(engine.findings());
+    for (const auto& f : engine.findings())
+        r.findings.push_back(describe(f));
+    r.ms = std::chrono::duration<double, std::milli>(run.run_time).count();
+    return r;
+}
+
+RunOptions quiet_run_options(const CampaignOptions& options)
+{
     RunOptions run_options;
     run_options.timeout = options.timeout;
+    run_options.apic_bus_cycle_ns = TrapOptions::kRigClockApicBusCycleNs;
+    return run_options;
+}
+
+}  // namespace
+
+std::vector<unsigned> measure_windows(const ElfImage& image, const CampaignOptions& options)
+{
+    TrapOptions trap_options = trap_options_for(options);
+    trap_options.measure_windows = options.window_bound;
+    TrapEngine engine(std::move(trap_options));
+    RunOptions run_options = quiet_run_options(options);
     run_options.hook = &engine;
     RunResult result = run_guest(image, run_options);
     if (result.verdict != Verdict::Pass)
@@ -27,27 +60,57 @@ std::vector<unsigned> measure_windows(const ElfImage& image, const CampaignOptio
 ScheduleResult run_schedule(const ElfImage& image, const Schedule& schedule, const CampaignOptions& options,
                             size_t index)
 {
-    TrapOptions trap_options;
+    TrapOptions trap_options = trap_options_for(options);
     trap_options.policy = InjectionPolicy::parse(schedule.policy());
-    trap_options.rig_clock_exits = options.rig_clock;
-    trap_options.livelock_faults = options.livelock_faults;
-    trap_options.livelock_abort = options.livelock_abort;
     TrapEngine engine(std::move(trap_options));
-    RunOptions run_options;
-    run_options.timeout = options.timeout;
+    RunOptions run_options = quiet_run_options(options);
     run_options.hook = &engine;
     RunResult result = run_guest(image, run_options);
+    std::string token =
+        ReplayToken{content_hash(image.bytes()), schedule, options.rig_clock, options.livelock_faults}.encode();
+    return result_of(result, engine, schedule, index, token);
+}
 
-    ScheduleResult r;
-    r.index = index;
-    r.schedule = schedule;
-    r.token = ReplayToken{content_hash(image.bytes()), schedule, options.rig_clock, options.livelock_faults}.encode();
-    r.verdict = std::string(name_of(result.verdict));
-    r.signature = signature(engine.findings());
-    for (const auto& f : engine.findings())
-        r.findings.push_back(describe(f));
-    r.ms = std::chrono::duration<double, std::milli>(result.run_time).count();
-    return r;
+SnapshotCampaign::SnapshotCampaign(const ElfImage& image, const CampaignOptions& options)
+    : image_(image), options_(options), session_(image, quiet_run_options(options)),
+      guest_hash_(content_hash(image.bytes()))
+{
+    TrapOptions trap_options = trap_options_for(options);
+    trap_options.pause_at_first_read = true;
+    base_ = std::make_unique<TrapEngine>(std::move(trap_options));
+    RunResult boot = session_.run(base_.get(), options.timeout);
+    has_reads_ = boot.paused;
+    if (has_reads_)
+        session_.take_snapshot();
+}
+
+RunResult SnapshotCampaign::run_from_snapshot(TrapEngine& engine)
+{
+    auto start = std::chrono::steady_clock::now();
+    session_.restore_snapshot();
+    last_restore_ = std::chrono::steady_clock::now() - start;
+    return session_.run(&engine, options_.timeout);
+}
+
+std::vector<unsigned> SnapshotCampaign::measure_windows()
+{
+    if (!has_reads_)
+        return {};
+    TrapEngine engine = *base_;
+    engine.set_measure_windows(options_.window_bound);
+    RunResult result = run_from_snapshot(engine);
+    if (result.verdict != Verdict::Pass)
+        throw std::runtime_error("the reference run (no injection) did not pass: " + result.reason);
+    return engine.read_windows();
+}
+
+ScheduleResult SnapshotCampaign::run(const Schedule& schedule, size_t index)
+{
+    TrapEngine engine = *base_;
+    engine.set_policy(InjectionPolicy::parse(schedule.policy()));
+    RunResult result = run_from_snapshot(engine);
+    std::string token = ReplayToken{guest_hash_, schedule, options_.rig_clock, options_.livelock_faults}.encode();
+    return result_of(result, engine, schedule, index, token);
 }
 
 }  // namespace cr3rig

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 
 #include "campaign.hpp"
+#include "runner.hpp"
+#include "trap_engine.hpp"
 
 namespace cr3rig {
 
@@ -22,7 +25,34 @@ struct CampaignOptions {
 // instructions to the next CR3 write. Throws if the reference run does not pass.
 std::vector<unsigned> measure_windows(const ElfImage& image, const CampaignOptions& options);
 
+// One schedule in a fresh VM (what `cr3rig replay` does).
 ScheduleResult run_schedule(const ElfImage& image, const Schedule& schedule, const CampaignOptions& options,
                             size_t index);
+
+// The fast way: one VM, booted once to the first CR3 read (the first injection
+// opportunity) and saved there, together with the trap engine's state; each schedule
+// then starts from that snapshot (only the pages the last one dirtied are restored).
+// Every schedule gives the result it would give in a fresh VM.
+class SnapshotCampaign {
+public:
+    SnapshotCampaign(const ElfImage& image, const CampaignOptions& options);
+
+    bool has_reads() const { return has_reads_; }  // no CR3 read at all: nothing to explore
+    std::vector<unsigned> measure_windows();
+    ScheduleResult run(const Schedule& schedule, size_t index);
+    std::chrono::nanoseconds last_restore_time() const { return last_restore_; }
+    uint64_t last_pages_restored() const { return session_.pages_restored(); }
+
+private:
+    RunResult run_from_snapshot(TrapEngine& engine);
+
+    const ElfImage& image_;
+    CampaignOptions options_;
+    GuestSession session_;
+    std::unique_ptr<TrapEngine> base_;  // as it was at the snapshot
+    bool has_reads_ = false;
+    uint64_t guest_hash_;
+    std::chrono::nanoseconds last_restore_{0};
+};
 
 }  // namespace cr3rig

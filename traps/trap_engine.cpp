@@ -22,6 +22,7 @@ constexpr uint64_t kCr4Pcide = 1ull << 17;
 constexpr uint64_t kCr3NoFlush = 1ull << 63;
 constexpr unsigned kLapicLvtTimer = 0x320;
 constexpr unsigned kLapicTimerInitialCount = 0x380;
+constexpr unsigned kLapicIrr = 0x200;
 constexpr uint32_t kLvtMasked = 1u << 16;
 constexpr auto kHaltPoke = std::chrono::microseconds(1000);
 constexpr unsigned kPageFaultVector = 14;
@@ -45,7 +46,7 @@ std::string TrapEngine::backend() const
 {
     unsigned reads = 0, writes = 0;
     for (const auto& [addr, site] : trapped_)
-        (site->kind == SiteKind::Cr3Read ? reads : writes)++;
+        (site.kind == SiteKind::Cr3Read ? reads : writes)++;
     if (full_step_)
         return "single-step through all guest code: " + std::to_string(reads) + " reads + " + std::to_string(writes) +
                " writes > " + std::to_string(kHwSlots) + " debug registers, and software breakpoints fail on " +
@@ -59,13 +60,19 @@ std::string TrapEngine::backend() const
 
 void TrapEngine::start(RunContext& ctx)
 {
+    if (started_) {  // going on from a pause or a snapshot: the vCPU needs our set-up again
+        ctx.vcpu.set_sync_regs(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+        arm(ctx, pending_.has_value() || stepping_over_);
+        return;
+    }
+    started_ = true;
     start_ = std::chrono::steady_clock::now();
     sites_ = scan_cr3_sites(ctx.image);
     for (const auto& site : sites_) {
         if (site.kind == SiteKind::Cr3Read || site.kind == SiteKind::Cr3Write)
-            trapped_[site.address] = &site;
+            trapped_[site.address] = site;
         else
-            flush_sites_[site.address] = &site;
+            flush_sites_[site.address] = site;
     }
     full_step_ = trapped_.size() > kHwSlots;
     if (full_step_)
@@ -252,9 +259,16 @@ void TrapEngine::rig_clock(RunContext& ctx, const VmExit& exit)
 {
     if (exit.kind == ExitKind::Interrupted) {
         // Woken by the poke: a halted guest waits for a tick that only the rig gives.
+        // One tick per halt: a poke can come again before the guest has even taken the
+        // last one (its vector still pending in the IRR), then it must not get another.
         if (rig_timer_vector_ && ctx.vcpu.mp_state() == KVM_MP_STATE_HALTED) {
-            ctx.vm.signal_msi(*rig_timer_vector_);
-            stats_.rig_ticks++;
+            kvm_lapic_state lapic = ctx.vcpu.get_lapic();
+            uint32_t irr = 0;
+            std::memcpy(&irr, lapic.regs + kLapicIrr + (*rig_timer_vector_ / 32) * 16, sizeof irr);
+            if (!(irr & (1u << (*rig_timer_vector_ % 32)))) {
+                ctx.vm.signal_msi(*rig_timer_vector_);
+                stats_.rig_ticks++;
+            }
         }
         return;
     }
@@ -284,6 +298,16 @@ void TrapEngine::rig_clock(RunContext& ctx, const VmExit& exit)
 
 ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consumed)
 {
+    if (options_.pause_at_first_read && !paused_ && exit.kind == ExitKind::Debug) {
+        auto it = trapped_.find(ctx.vcpu.synced_regs().rip);
+        if (it != trapped_.end() && it->second.kind == SiteKind::Cr3Read) {
+            // Nothing of this exit is counted or done: after the pause the breakpoint
+            // fires again and the run goes on exactly as if it had not stopped.
+            paused_ = true;
+            consumed = true;
+            return Stop{Verdict::Pass, "paused at the first CR3 read", std::nullopt, true};
+        }
+    }
     if (options_.rig_clock_exits)
         rig_clock(ctx, exit);
     watch_idt(ctx);
@@ -307,10 +331,10 @@ ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consum
     }
     uint64_t rip = ctx.vcpu.synced_regs().rip;
     if (auto it = trapped_.find(rip); it != trapped_.end()) {
-        if (it->second->kind == SiteKind::Cr3Read)
-            on_read(ctx, *it->second);
+        if (it->second.kind == SiteKind::Cr3Read)
+            on_read(ctx, it->second);
         else
-            on_write(ctx, *it->second);
+            on_write(ctx, it->second);
     } else if (pf_entry_ && rip == *pf_entry_) {
         on_page_fault(ctx);
         if (options_.livelock_abort && detectors_.fault_streak() >= options_.livelock_abort) {
@@ -321,7 +345,7 @@ ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consum
                         std::nullopt};
         }
     } else if (auto f = flush_sites_.find(rip); f != flush_sites_.end()) {
-        on_flush(ctx, *f->second);
+        on_flush(ctx, f->second);
     } else if (!full_step_) {
         stats_.unexpected_debug_exits++;  // e.g. a #DB of the guest's own: let it go on
         step_over_breakpoint(ctx);
@@ -343,7 +367,7 @@ void TrapEngine::on_read(RunContext& ctx, const Cr3Site& site)
     }
     // Execute the read one step, so its register holds the value read, then K more
     // steps, then inject. (Also the way in full-step mode, injecting or not.)
-    pending_ = PendingRead{e, &site, 1 + (inject ? options_.policy.delay() : measure), inject, false};
+    pending_ = PendingRead{e, site, 1 + (inject ? options_.policy.delay() : measure), inject, false};
     if (measure)
         windows_.push_back(0);
     arm(ctx, true);
@@ -373,12 +397,13 @@ bool TrapEngine::on_single_step(RunContext& ctx)
 {
     PendingRead& p = *pending_;
     if (!p.recorded) {
-        p.event.value = reg_value(ctx.vcpu.synced_regs(), p.site->reg_index);
+        p.event.value = reg_value(ctx.vcpu.synced_regs(), p.site.reg_index);
         record(p.event);
         p.recorded = true;
     }
     uint64_t rip = ctx.vcpu.synced_regs().rip;
-    bool at_write = trapped_.count(rip) && trapped_[rip]->kind == SiteKind::Cr3Write;
+    auto next = trapped_.find(rip);
+    bool at_write = next != trapped_.end() && next->second.kind == SiteKind::Cr3Write;
     bool measuring = !p.inject && options_.measure_windows;
     p.steps++;
     if (measuring && at_write)

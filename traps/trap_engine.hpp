@@ -43,6 +43,9 @@ struct TrapOptions {
     // once every N exits, and whenever the vCPU is found halted. Exits happen at the
     // same guest instructions in every run, so the same schedule gives the same run.
     uint64_t rig_clock_exits = 0;
+    // What RunOptions::apic_bus_cycle_ns should be with the rig clock: 1 ms per bus
+    // cycle, a guest timer period of hours.
+    static constexpr uint64_t kRigClockApicBusCycleNs = 1'000'000;
     // Step after every read that is not injected until the next CR3 write (at most
     // this many instructions) and record how far it was: the injection offsets a
     // campaign explores. 0 = off.
@@ -50,6 +53,9 @@ struct TrapOptions {
     // A fault streak this long ends the run (verdict FAIL): the guest is stuck for good,
     // as when no other mm is left to run during RT throttling. 0 = never.
     uint64_t livelock_abort = 2000;
+    // Pause the run (a Stop with `pause`) at the first CR3 read, before anything is
+    // done with it: the point a campaign snapshots. Resuming re-executes the read.
+    bool pause_at_first_read = false;
 };
 
 struct TrapStats {
@@ -58,9 +64,14 @@ struct TrapStats {
     uint64_t rig_ticks = 0;
 };
 
+// Copyable: a campaign keeps the engine as it was at its snapshot and gives each
+// schedule a copy with its own policy.
 class TrapEngine : public RunHook {
 public:
     explicit TrapEngine(TrapOptions options);
+
+    void set_policy(InjectionPolicy policy) { options_.policy = std::move(policy); }
+    void set_measure_windows(unsigned bound) { options_.measure_windows = bound; }
 
     void start(RunContext& ctx) override;
     ExitAction on_exit(RunContext& ctx, const VmExit& exit, bool& consumed) override;
@@ -86,7 +97,7 @@ private:
     // holds the value read), injected after `steps_left` steps if `inject`.
     struct PendingRead {
         TrapEvent event;
-        const Cr3Site* site;
+        Cr3Site site;
         unsigned steps_left;
         bool inject;
         bool recorded;
@@ -112,11 +123,11 @@ private:
 
     TrapOptions options_;
     std::vector<Cr3Site> sites_;
-    std::map<uint64_t, const Cr3Site*> trapped_;  // address -> CR3 read/write site
+    std::map<uint64_t, Cr3Site> trapped_;  // address -> CR3 read/write site
     // TLB-flush sites (invlpg, invpcid, mov to CR4): recorded in the history, not
     // injection points. They get the debug registers left after the CR3 sites and the
     // #PF entry; all of them are seen in full-step mode.
-    std::map<uint64_t, const Cr3Site*> flush_sites_;
+    std::map<uint64_t, Cr3Site> flush_sites_;
     std::vector<uint64_t> flush_armed_;
     std::optional<uint64_t> pf_entry_;
     uint64_t idt_base_ = 0, idt_limit_ = 0;
@@ -133,6 +144,8 @@ private:
     uint64_t seq_ = 0;
     std::vector<unsigned> windows_;
     bool stopped_for_livelock_ = false;
+    bool started_ = false;
+    bool paused_ = false;
     uint64_t clock_exits_ = 0;          // deterministic exits seen, for the rig clock
     std::optional<uint32_t> rig_timer_vector_;  // set once the guest's own timer is stopped
     std::chrono::steady_clock::time_point start_;

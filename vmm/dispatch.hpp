@@ -20,6 +20,7 @@ struct Stop {
     Verdict verdict;
     std::string reason;
     std::optional<uint32_t> guest_status;  // the value the guest wrote to the debug-exit port
+    bool pause = false;  // not an end: a hook stops the run here to save or resume it (GuestSession)
 };
 
 // nullopt: resume the vCPU.
@@ -41,6 +42,7 @@ public:
     PortDevice* find(uint16_t port) const;
 
     uint64_t unclaimed_accesses() const { return unclaimed_; }
+    void set_unclaimed_accesses(uint64_t n) { unclaimed_ = n; }
     void count_unclaimed() { unclaimed_++; }
 
 private:

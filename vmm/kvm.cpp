@@ -161,6 +161,14 @@ std::optional<std::string> kvm_unusable_reason(const std::string& path)
 
 int Vm::check_extension(long cap) const { return KVM_IOCTL(fd_.get(), KVM_CHECK_EXTENSION, cap); }
 
+void Vm::enable_cap(uint32_t cap, uint64_t arg0)
+{
+    kvm_enable_cap c{};
+    c.cap = cap;
+    c.args[0] = arg0;
+    KVM_IOCTL(fd_.get(), KVM_ENABLE_CAP, &c);
+}
+
 void Vm::set_user_memory_region(uint32_t slot, uint64_t gpa, uint64_t size, void* host, uint32_t flags)
 {
     kvm_userspace_memory_region region{};
@@ -195,6 +203,40 @@ uint64_t Vm::clock_ns() const
     kvm_clock_data clock{};
     KVM_IOCTL(fd_.get(), KVM_GET_CLOCK, &clock);
     return clock.clock;
+}
+
+kvm_clock_data Vm::get_clock() const
+{
+    kvm_clock_data clock{};
+    KVM_IOCTL(fd_.get(), KVM_GET_CLOCK, &clock);
+    return clock;
+}
+
+void Vm::set_clock(const kvm_clock_data& clock)
+{
+    kvm_clock_data c{};
+    c.clock = clock.clock;
+    KVM_IOCTL(fd_.get(), KVM_SET_CLOCK, &c);
+}
+
+kvm_irqchip Vm::get_irqchip(uint32_t chip_id) const
+{
+    kvm_irqchip chip{};
+    chip.chip_id = chip_id;
+    KVM_IOCTL(fd_.get(), KVM_GET_IRQCHIP, &chip);
+    return chip;
+}
+
+void Vm::set_irqchip(const kvm_irqchip& chip) { KVM_IOCTL(fd_.get(), KVM_SET_IRQCHIP, &chip); }
+
+std::vector<uint64_t> Vm::get_dirty_log(uint32_t slot, uint64_t pages)
+{
+    std::vector<uint64_t> bitmap((pages + 63) / 64);
+    kvm_dirty_log log{};
+    log.slot = slot;
+    log.dirty_bitmap = bitmap.data();
+    KVM_IOCTL(fd_.get(), KVM_GET_DIRTY_LOG, &log);
+    return bitmap;
 }
 
 Vcpu Vm::create_vcpu(int id)
@@ -266,6 +308,30 @@ uint32_t Vcpu::mp_state() const
     KVM_IOCTL(fd_.get(), KVM_GET_MP_STATE, &state);
     return state.mp_state;
 }
+
+void Vcpu::set_mp_state(uint32_t state)
+{
+    kvm_mp_state mp{state};
+    KVM_IOCTL(fd_.get(), KVM_SET_MP_STATE, &mp);
+}
+
+kvm_fpu Vcpu::get_fpu() const
+{
+    kvm_fpu fpu{};
+    KVM_IOCTL(fd_.get(), KVM_GET_FPU, &fpu);
+    return fpu;
+}
+
+void Vcpu::set_fpu(const kvm_fpu& fpu) { KVM_IOCTL(fd_.get(), KVM_SET_FPU, &fpu); }
+
+kvm_vcpu_events Vcpu::get_vcpu_events() const
+{
+    kvm_vcpu_events events{};
+    KVM_IOCTL(fd_.get(), KVM_GET_VCPU_EVENTS, &events);
+    return events;
+}
+
+void Vcpu::set_vcpu_events(const kvm_vcpu_events& events) { KVM_IOCTL(fd_.get(), KVM_SET_VCPU_EVENTS, &events); }
 
 kvm_debugregs Vcpu::get_debugregs() const
 {

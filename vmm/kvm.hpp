@@ -65,6 +65,7 @@ public:
     Vm(Fd fd, size_t vcpu_mmap_size) : fd_(std::move(fd)), vcpu_mmap_size_(vcpu_mmap_size) {}
 
     int check_extension(long cap) const;  // KVM_CHECK_EXTENSION on the VM
+    void enable_cap(uint32_t cap, uint64_t arg0);
     void set_user_memory_region(uint32_t slot, uint64_t gpa, uint64_t size, void* host, uint32_t flags = 0);
     void create_irqchip();
     void set_tss_addr(uint64_t gpa);
@@ -73,6 +74,12 @@ public:
     void signal_msi(uint32_t vector);
     // kvmclock: the guest's notion of time, in ns.
     uint64_t clock_ns() const;
+    kvm_clock_data get_clock() const;
+    void set_clock(const kvm_clock_data& clock);
+    kvm_irqchip get_irqchip(uint32_t chip_id) const;  // KVM_IRQCHIP_PIC_MASTER, _SLAVE, _IOAPIC
+    void set_irqchip(const kvm_irqchip& chip);
+    // The pages of a memory slot written since the last call (KVM_MEM_LOG_DIRTY_PAGES).
+    std::vector<uint64_t> get_dirty_log(uint32_t slot, uint64_t pages);
     Vcpu create_vcpu(int id);
     int fd() const { return fd_.get(); }
 
@@ -100,6 +107,11 @@ public:
     kvm_lapic_state get_lapic() const;
     void set_lapic(const kvm_lapic_state& lapic);
     uint32_t mp_state() const;  // KVM_MP_STATE_*
+    void set_mp_state(uint32_t state);
+    kvm_fpu get_fpu() const;
+    void set_fpu(const kvm_fpu& fpu);
+    kvm_vcpu_events get_vcpu_events() const;
+    void set_vcpu_events(const kvm_vcpu_events& events);
     kvm_debugregs get_debugregs() const;
 
     // Registers KVM copies into kvm_run on every exit (KVM_SYNC_X86_*), so reading

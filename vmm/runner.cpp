@@ -1,5 +1,8 @@
 #include "runner.hpp"
 
+#include <cstring>
+#include <memory>
+
 #include "cr3rig/abi.h"
 #include "devices/debug_exit.hpp"
 #include "devices/rig_port.hpp"
@@ -22,6 +25,9 @@ using Clock = std::chrono::steady_clock;
 // The TSS KVM needs on Intel hosts for real-mode emulation: three pages just below
 // the BIOS area at 4 GiB, far above any guest RAM the rig hands out.
 constexpr uint64_t kKvmTssGpa = 0xfffbd000;
+
+// Not in Debian bookworm's <linux/kvm.h> (Linux 6.1); the capability came with 6.11.
+constexpr uint32_t kCapApicBusCyclesNs = 237;
 
 // CR3RIG_BENCH_PORT: does nothing but count, so one write costs one bare exit.
 class BenchPort : public PortDevice {
@@ -55,7 +61,7 @@ struct Machine {
                        options.on_console(c);
                }),
           rig(memory, {options.on_log, options.on_trace, options.on_bad_message}),
-          vcpu(create_vcpu())
+          vcpu(create_vcpu(options.apic_bus_cycle_ns))
     {
         image.load_into(memory, CR3RIG_GUEST_LOAD_MIN);
         enter_long_mode(memory, vcpu, image.entry());
@@ -72,10 +78,15 @@ struct Machine {
         return k;
     }
 
-    Vcpu create_vcpu()
+    Vcpu create_vcpu(uint64_t apic_bus_cycle_ns)
     {
         vm.set_user_memory_region(0, 0, memory.size(), memory.host_base());
         vm.create_irqchip();  // must precede vCPU creation: gives the vCPU its LAPIC
+        if (apic_bus_cycle_ns) {
+            if (vm.check_extension(kCapApicBusCyclesNs) <= 0)
+                throw KvmUnavailable("KVM lacks KVM_CAP_X86_APIC_BUS_CYCLES_NS, needed by the rig clock");
+            vm.enable_cap(kCapApicBusCyclesNs, apic_bus_cycle_ns);
+        }
         vm.set_tss_addr(kKvmTssGpa);
         Vcpu v = vm.create_vcpu(0);
         v.set_cpuid(kvm.supported_cpuid());
@@ -104,21 +115,55 @@ std::string crash_dump(const Vcpu& vcpu, const ElfImage& image)
 
 }  // namespace
 
-RunResult run_guest(const ElfImage& image, const RunOptions& options)
-{
+// The state a snapshot keeps: guest memory, the vCPU, the in-kernel irqchip and
+// clock, and the host side (device registers, counters, the partial result).
+struct SavedState {
+    std::vector<uint8_t> memory;
+    kvm_regs regs;
+    kvm_sregs sregs;
+    kvm_fpu fpu;
+    kvm_lapic_state lapic;
+    kvm_vcpu_events events;
+    uint32_t mp_state;
+    kvm_irqchip pic_master, pic_slave, ioapic;
+    kvm_clock_data clock;
+    Uart uart;
+    RigPort::Counters rig;
+    uint64_t unclaimed;
     RunResult result;
-    Machine m(image, options, result);
-    kvm_run& run = m.vcpu.run_state();
+};
 
-    RunContext ctx{m.vm, m.vcpu, m.memory, image};
-    if (options.hook)
-        options.hook->start(ctx);
+struct GuestSession::Impl {
+    Impl(const ElfImage& image, const RunOptions& options) : image(image), options(options), m(image, this->options, result) {}
+
+    const ElfImage& image;
+    RunOptions options;
+    RunResult result;
+    Machine m;
+    std::unique_ptr<SavedState> saved;
+    uint64_t pages_restored = 0;
+};
+
+GuestSession::GuestSession(const ElfImage& image, const RunOptions& options)
+    : impl_(std::make_unique<Impl>(image, options))
+{
+}
+
+GuestSession::~GuestSession() = default;
+
+RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
+{
+    Machine& m = impl_->m;
+    RunResult& result = impl_->result;
+    kvm_run& run = m.vcpu.run_state();
+    RunContext ctx{m.vm, m.vcpu, m.memory, impl_->image};
+    if (hook)
+        hook->start(ctx);
 
     auto start = Clock::now();
     Stop stop{Verdict::Crash, "", std::nullopt};
     {
-        Watchdog watchdog(run, start + options.timeout,
-                          options.hook ? options.hook->poke_interval() : std::chrono::microseconds::zero());
+        Watchdog watchdog(run, start + timeout, hook ? hook->poke_interval() : std::chrono::microseconds::zero());
         for (;;) {
             int rc;
             try {
@@ -132,8 +177,8 @@ RunResult run_guest(const ElfImage& image, const RunOptions& options)
             bool deadline_passed = watchdog.fired() || Clock::now() >= watchdog.deadline();
             bool consumed = false;
             ExitAction action;
-            if (options.hook)
-                action = options.hook->on_exit(ctx, exit, consumed);
+            if (hook)
+                action = hook->on_exit(ctx, exit, consumed);
             if (!action && !consumed)
                 action = dispatch(exit, m.bus, deadline_passed);
             if (action) {
@@ -147,18 +192,87 @@ RunResult run_guest(const ElfImage& image, const RunOptions& options)
         }
     }
     result.run_time = Clock::now() - start;
+    if (stop.pause) {
+        result.paused = true;
+        return result;  // the run can go on, or be saved: no verdict yet
+    }
+    result.paused = false;
     result.verdict = stop.verdict;
     result.reason = std::move(stop.reason);
     result.guest_status = stop.guest_status;
     if (result.verdict == Verdict::Crash)
-        result.crash_dump = crash_dump(m.vcpu, image);
+        result.crash_dump = crash_dump(m.vcpu, impl_->image);
     result.bad_rig_messages = m.rig.bad_messages();
     result.unclaimed_port_accesses = m.bus.unclaimed_accesses();
     result.bench_port_hits = m.bench.hits();
     result.bench_port_window = m.bench.window();
-    if (options.hook)
-        options.hook->finish(ctx, result);
+    if (hook)
+        hook->finish(ctx, result);
     return result;
+}
+
+void GuestSession::take_snapshot()
+{
+    Machine& m = impl_->m;
+    auto s = std::make_unique<SavedState>(SavedState{
+        {}, m.vcpu.get_regs(), m.vcpu.get_sregs(), m.vcpu.get_fpu(), m.vcpu.get_lapic(), m.vcpu.get_vcpu_events(),
+        m.vcpu.mp_state(), m.vm.get_irqchip(KVM_IRQCHIP_PIC_MASTER), m.vm.get_irqchip(KVM_IRQCHIP_PIC_SLAVE),
+        m.vm.get_irqchip(KVM_IRQCHIP_IOAPIC), m.vm.get_clock(), m.uart, m.rig.counters(), m.bus.unclaimed_accesses(),
+        impl_->result});
+    auto bytes = m.memory.span(0, m.memory.size());
+    s->memory.assign(bytes.begin(), bytes.end());
+    // From here on KVM logs the pages the guest writes; a restore copies back only those.
+    m.vm.set_user_memory_region(0, 0, m.memory.size(), m.memory.host_base(), KVM_MEM_LOG_DIRTY_PAGES);
+    m.vm.get_dirty_log(0, m.memory.size() / 4096);
+    impl_->saved = std::move(s);
+}
+
+void GuestSession::restore_snapshot()
+{
+    Machine& m = impl_->m;
+    const SavedState& s = *impl_->saved;
+    uint64_t pages = m.memory.size() / 4096;
+    auto dirty = m.vm.get_dirty_log(0, pages);
+    auto mem = m.memory.span(0, m.memory.size());
+    impl_->pages_restored = 0;
+    for (uint64_t p = 0; p < pages; p++) {
+        if (dirty[p / 64] & (1ull << (p % 64))) {
+            std::memcpy(mem.data() + p * 4096, s.memory.data() + p * 4096, 4096);
+            impl_->pages_restored++;
+        }
+    }
+    // KVM's shadow page tables (the nested backend shadows the guest's) do not see
+    // writes made through this mapping: drop them all by re-creating the memory slot,
+    // with dirty logging on again.
+    m.vm.set_user_memory_region(0, 0, 0, m.memory.host_base());
+    m.vm.set_user_memory_region(0, 0, m.memory.size(), m.memory.host_base(), KVM_MEM_LOG_DIRTY_PAGES);
+    kvm_run& run = m.vcpu.run_state();
+    run.kvm_dirty_regs = 0;  // synced registers of the last run must not be written back over these
+    run.immediate_exit = 0;
+    m.vcpu.set_sregs(s.sregs);
+    m.vcpu.set_regs(s.regs);
+    m.vcpu.set_fpu(s.fpu);
+    m.vcpu.set_lapic(s.lapic);
+    m.vcpu.set_vcpu_events(s.events);
+    m.vcpu.set_mp_state(s.mp_state);
+    m.vm.set_irqchip(s.pic_master);
+    m.vm.set_irqchip(s.pic_slave);
+    m.vm.set_irqchip(s.ioapic);
+    m.vm.set_clock(s.clock);
+    m.uart = s.uart;
+    m.rig.set_counters(s.rig);
+    m.bus.set_unclaimed_accesses(s.unclaimed);
+    impl_->result = s.result;
+}
+
+bool GuestSession::has_snapshot() const { return impl_->saved != nullptr; }
+
+uint64_t GuestSession::pages_restored() const { return impl_->pages_restored; }
+
+RunResult run_guest(const ElfImage& image, const RunOptions& options)
+{
+    GuestSession session(image, options);
+    return session.run(options.hook, options.timeout);
 }
 
 }  // namespace cr3rig

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -25,6 +26,10 @@ struct RunOptions {
     std::function<void(const TraceRecord&)> on_trace;
     std::function<void(const std::string&)> on_bad_message;
     RunHook* hook = nullptr;  // e.g. the trap engine
+    // Nanoseconds per LAPIC bus cycle (KVM_CAP_X86_APIC_BUS_CYCLES_NS), 0 = KVM's 1 ns.
+    // The rig clock sets it very slow, so that the guest's own timer cannot fire
+    // before the rig has taken it over, however late the host runs the vCPU.
+    uint64_t apic_bus_cycle_ns = 0;
 };
 
 struct RunResult {
@@ -40,10 +45,37 @@ struct RunResult {
     // Writes to CR3RIG_BENCH_PORT: count and the time between the first and the last.
     uint64_t bench_port_hits = 0;
     std::chrono::nanoseconds bench_port_window{0};
+    bool paused = false;  // a hook paused the run (GuestSession); no verdict yet
 };
 
 // Throws KvmUnavailable (no usable KVM), BadInput (image does not fit) or KvmError
 // (an ioctl failed while setting up). A guest cannot make it throw once running.
 RunResult run_guest(const ElfImage& image, const RunOptions& options);
+
+// A VM with the guest loaded that can run, pause where its hook says so (a Stop with
+// `pause`), be saved, and go back to what was saved as often as needed: campaigns
+// run each schedule from the same snapshot instead of booting a new VM.
+// What a snapshot keeps: guest memory (restored by KVM dirty log: only the pages
+// written since), registers, special and FPU registers, LAPIC, pending events, MP
+// state, the PIC and IOAPIC, kvmclock, and the host devices' state. Not MSRs beyond
+// those in the special registers and the LAPIC.
+class GuestSession {
+public:
+    GuestSession(const ElfImage& image, const RunOptions& options);
+    ~GuestSession();
+    GuestSession(const GuestSession&) = delete;
+    GuestSession& operator=(const GuestSession&) = delete;
+
+    // Runs until a verdict, or until the hook pauses it (result.paused).
+    RunResult run(RunHook* hook, std::chrono::milliseconds timeout);
+    void take_snapshot();
+    void restore_snapshot();
+    bool has_snapshot() const;
+    uint64_t pages_restored() const;  // by the last restore
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace cr3rig

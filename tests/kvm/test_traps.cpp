@@ -50,6 +50,8 @@ TrapRun run_trapped(const std::string& guest, const std::string& policy, History
     RunOptions options;
     options.timeout = std::chrono::seconds(60);
     options.hook = &engine;
+    if (rig_clock)
+        options.apic_bus_cycle_ns = TrapOptions::kRigClockApicBusCycleNs;
     run.result = run_guest(ElfImage::read_file(std::string(CR3RIG_GUEST_DIR "/") + guest + ".elf"), options);
     run.findings = engine.findings();
     run.stats = engine.stats();

@@ -32,6 +32,15 @@ public:
 
     uint64_t messages() const { return messages_; }
     uint64_t bad_messages() const { return bad_messages_; }
+    struct Counters {
+        uint64_t messages, bad_messages;
+    };
+    Counters counters() const { return {messages_, bad_messages_}; }
+    void set_counters(const Counters& c)
+    {
+        messages_ = c.messages;
+        bad_messages_ = c.bad_messages;
+    }
 
 private:
     ExitAction handle(uint64_t msg_gpa);
