@@ -51,7 +51,18 @@ TEST_CASE("bad flags and values exit 2 with one line")
     check_usage_error("", "subcommand");
 }
 
-TEST_CASE("--help and --version exit 0")
+TEST_CASE("bad campaign, merge and replay input exits 2 with one line")
+{
+    check_usage_error("campaign", "guest is required");
+    check_usage_error("campaign builtin:nope", "no built-in guest named 'nope'");
+    check_usage_error("campaign builtin:hello --shard 4/3", "--shard 4/3");
+    check_usage_error("merge /nonexistent/dir", "not a directory");
+    check_usage_error("replay not-a-token builtin:hello", "malformed");
+    check_usage_error("replay cr3rig1-0123456789abcdef-1-0-32-16 builtin:hello", "made for another guest");
+    check_usage_error("run --inject nth:0 builtin:hello", "--inject nth:0");
+}
+
+TEST_CASE("help and version exit 0")
 {
     auto help = run_command(cli("run --help"));
     CHECK(help.exit_code == 0);
