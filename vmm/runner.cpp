@@ -230,6 +230,9 @@ void GuestSession::take_snapshot()
 void GuestSession::restore_snapshot()
 {
     Machine& m = impl_->m;
+    // Whatever debug state the last run left (a single step in flight, breakpoints)
+    // must not take part in setting the registers back; the hook arms its own again.
+    m.vcpu.set_guest_debug(kvm_guest_debug{});
     const SavedState& s = *impl_->saved;
     uint64_t pages = m.memory.size() / 4096;
     auto dirty = m.vm.get_dirty_log(0, pages);
