@@ -52,31 +52,29 @@ static const struct scenario_task scenario[] = {
 
 static struct task *spawned[SCENARIO_TASKS];
 
+/* " key=value" */
+static void field(const char *key, uint64_t value)
+{
+    console_putc(' ');
+    print_kv(key, value);
+}
+
 static void print_task(const struct task *t)
 {
     const struct fault_stats *fs = &t->fs;
     console_puts("lazytlb: task ");
     console_puts(t->name);
-    console_puts(" ");
-    print_kv("pid", (uint64_t)t->pid);
-    console_puts(t->policy == SCHED_FIFO ? " policy=fifo " : " policy=normal ");
-    print_kv("exit", (uint64_t)t->exit_code);
-    console_puts(" ");
-    print_kv("killed", t->killed);
-    console_puts(" ");
-    print_kv("runtime_ticks", t->runtime_ticks);
-    console_puts(" ");
-    print_kv("max_wait_ticks", t->max_latency);
-    console_puts(" ");
-    print_kv("faults", fs->faults);
-    console_puts(" ");
-    print_kv("spurious_faults", fs->spurious);
-    console_puts(" ");
-    print_kv("storms", fs->storms);
-    console_puts(" ");
-    print_kv("storm_faults", fs->storm_faults);
-    console_puts(" ");
-    print_kv("storm_ticks", fs->storm_ticks);
+    field("pid", (uint64_t)t->pid);
+    console_puts(t->policy == SCHED_FIFO ? " policy=fifo" : " policy=normal");
+    field("exit", (uint64_t)t->exit_code);
+    field("killed", t->killed);
+    field("runtime_ticks", t->runtime_ticks);
+    field("max_wait_ticks", t->max_latency);
+    field("faults", fs->faults);
+    field("spurious_faults", fs->spurious);
+    field("storms", fs->storms);
+    field("storm_faults", fs->storm_faults);
+    field("storm_ticks", fs->storm_ticks);
     if (fs->storms) {
         console_puts(" storm_addr=");
         print_hex(fs->storm_addr);
