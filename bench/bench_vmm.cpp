@@ -10,8 +10,8 @@
 //     under --inject after-read;
 //   - the lazytlb seed scenario's run time, fixed and selfpreempt (the latter pays
 //     for B's fault storm until RT throttling ends it);
-//   - a campaign on lazytlb-buggy: schedules per second with a fresh VM per schedule,
-//     and the time to the first finding.
+//   - a campaign on lazytlb-buggy: schedules per second from the snapshot and with a
+//     fresh VM per schedule (ratio), restore latency, and the time to the first finding.
 // Usage: cr3rig-bench [--quick] [--json FILE]
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -116,12 +116,15 @@ std::vector<double> trap_cost_samples(int runs)
     return samples;
 }
 
-// A campaign on lazytlb-buggy in this process, one fresh VM per schedule (no
-// snapshots yet): schedules per second, and the time from the start (reference run
-// included) to the first schedule with a finding.
+// A campaign on lazytlb-buggy in this process, the same schedules twice: each from
+// the snapshot at the first CR3 read, and each in a fresh VM. Schedules per second
+// both ways, restore latency, and the time from the start (boot to the snapshot and
+// the reference run included) to the first schedule with a finding.
 struct CampaignFigures {
-    double schedules_per_s;
+    double snapshot_per_s, fresh_per_s;
     double first_finding_ms;
+    std::vector<double> restore_us;
+    std::vector<double> pages_restored;
     size_t schedules;
 };
 
@@ -129,19 +132,30 @@ CampaignFigures campaign_figures(size_t max_schedules)
 {
     ElfImage guest = builtin("lazytlb-buggy");
     CampaignOptions options;
+    CampaignFigures f{};
     auto start = Clock::now();
-    auto schedules = enumerate_schedules(measure_windows(guest, options));
+    SnapshotCampaign campaign(guest, options);
+    auto schedules = enumerate_schedules(campaign.measure_windows());
     if (schedules.size() > max_schedules)
         schedules.resize(max_schedules);
+    f.schedules = schedules.size();
+    f.first_finding_ms = -1;
     auto runs_start = Clock::now();
-    double first_finding_ms = -1;
     for (size_t i = 0; i < schedules.size(); i++) {
-        ScheduleResult r = run_schedule(guest, schedules[i], options, i);
-        if (first_finding_ms < 0 && r.signature != "clean")
-            first_finding_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        ScheduleResult r = campaign.run(schedules[i], i);
+        f.restore_us.push_back(std::chrono::duration<double, std::micro>(campaign.last_restore_time()).count());
+        f.pages_restored.push_back(static_cast<double>(campaign.last_pages_restored()));
+        if (f.first_finding_ms < 0 && r.signature != "clean")
+            f.first_finding_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     }
-    double seconds = std::chrono::duration<double>(Clock::now() - runs_start).count();
-    return {static_cast<double>(schedules.size()) / seconds, first_finding_ms, schedules.size()};
+    f.snapshot_per_s = static_cast<double>(schedules.size()) /
+                       std::chrono::duration<double>(Clock::now() - runs_start).count();
+    auto fresh_start = Clock::now();
+    for (size_t i = 0; i < schedules.size(); i++)
+        run_schedule(guest, schedules[i], options, i);
+    f.fresh_per_s = static_cast<double>(schedules.size()) /
+                    std::chrono::duration<double>(Clock::now() - fresh_start).count();
+    return f;
 }
 
 // ms from fork() to the exit status of `cr3rig ARGS...`, one sample per run.
@@ -227,9 +241,15 @@ int main(int argc, char** argv)
                 selfpreempt_ms.median, selfpreempt_ms.max);
     std::printf("  ratio: selfpreempt / fixed = %.2f (medians; the fault storm's cost)\n",
                 selfpreempt_ms.median / fixed_ms.median);
-    std::printf("  campaign lazytlb-buggy, fresh VM per schedule: %.1f schedules/s (%zu schedules, -j1), "
-                "first finding after %.0f ms\n",
-                campaign.schedules_per_s, campaign.schedules, campaign.first_finding_ms);
+    auto restore_us = bench::summarize(campaign.restore_us);
+    auto pages = bench::summarize(campaign.pages_restored);
+    std::printf("  campaign lazytlb-buggy (%zu schedules, one process): snapshot %.1f / fresh VM %.1f schedules/s, "
+                "ratio %.2f\n",
+                campaign.schedules, campaign.snapshot_per_s, campaign.fresh_per_s,
+                campaign.snapshot_per_s / campaign.fresh_per_s);
+    std::printf("  snapshot restore                    %8.0f / %8.0f / %8.0f us (%.0f / %.0f / %.0f dirty pages)\n",
+                restore_us.min, restore_us.median, restore_us.max, pages.min, pages.median, pages.max);
+    std::printf("  campaign: start to first finding    %8.0f ms\n", campaign.first_finding_ms);
 
     if (!json_path.empty()) {
         nlohmann::json j = {{"runs", runs},
@@ -242,8 +262,12 @@ int main(int argc, char** argv)
                             {"start_to_verdict_buggy_after_read_ms", to_json(buggy_verdict_ms)},
                             {"scenario_fixed_ms", to_json(fixed_ms)},
                             {"scenario_selfpreempt_ms", to_json(selfpreempt_ms)},
-                            {"campaign_buggy_schedules_per_s", campaign.schedules_per_s},
                             {"campaign_buggy_schedules", campaign.schedules},
+                            {"campaign_snapshot_schedules_per_s", campaign.snapshot_per_s},
+                            {"campaign_fresh_schedules_per_s", campaign.fresh_per_s},
+                            {"campaign_snapshot_over_fresh", campaign.snapshot_per_s / campaign.fresh_per_s},
+                            {"snapshot_restore_us", to_json(restore_us)},
+                            {"snapshot_pages_restored", to_json(pages)},
                             {"campaign_buggy_first_finding_ms", campaign.first_finding_ms}};
         std::ofstream(json_path) << j.dump(2) << "\n";
     }

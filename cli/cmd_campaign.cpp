@@ -33,7 +33,7 @@ struct CampaignArgs {
     uint64_t max = 0;  // 0 = all
     double time_s = 0;  // 0 = no budget
     std::optional<uint64_t> random_seed;
-    bool snapshot = false;  // experimental: each schedule from a snapshot instead of a new VM
+    bool fresh = false;  // a new VM per schedule instead of the snapshot
     CampaignOptions options;
 };
 
@@ -63,7 +63,7 @@ void work(const ElfImage& image, const std::vector<Schedule>& schedules, const s
           const CampaignArgs& args, Clock::time_point deadline, int fd)
 {
     std::unique_ptr<SnapshotCampaign> snapshot;
-    if (args.snapshot && !indices.empty())
+    if (!args.fresh && !indices.empty())
         snapshot = std::make_unique<SnapshotCampaign>(image, args.options);
     for (size_t i : indices) {
         if (Clock::now() >= deadline)
@@ -164,7 +164,7 @@ int campaign(const CampaignArgs& args)
     auto start = Clock::now();
 
     std::vector<unsigned> windows =
-        args.snapshot ? SnapshotCampaign(image, args.options).measure_windows() : measure_windows(image, args.options);
+        args.fresh ? measure_windows(image, args.options) : SnapshotCampaign(image, args.options).measure_windows();
     std::vector<Schedule> schedules = enumerate_schedules(windows);
     size_t enumerated = schedules.size();
     if (args.random_seed) {
@@ -179,8 +179,7 @@ int campaign(const CampaignArgs& args)
                  args.guest.c_str(), windows.size(), enumerated,
                  args.random_seed ? (", shuffled by seed " + std::to_string(*args.random_seed)).c_str() : "",
                  shard_k, shard_n, indices.size(), args.jobs,
-                 args.snapshot ? "each schedule from a snapshot at the first CR3 read (experimental)"
-                               : "a fresh VM per schedule");
+                 args.fresh ? "a fresh VM per schedule" : "each schedule from a snapshot at the first CR3 read");
 
     auto deadline = args.time_s > 0 ? start + std::chrono::milliseconds(static_cast<long long>(args.time_s * 1000))
                                     : Clock::time_point::max();
@@ -263,9 +262,8 @@ void add_campaign_commands(CLI::App& app, int* exit_code)
     cmd->add_option("--time", args->time_s, "Stop starting schedules after this many seconds (0 = no limit)")
         ->check(CLI::Range(0.0, 86400.0));
     cmd->add_option("--random", args->random_seed, "Shuffle the schedules with this seed (use with --max/--time)");
-    cmd->add_flag("--snapshot", args->snapshot,
-                  "Experimental: run each schedule from a snapshot taken at the first CR3 read instead of a fresh VM "
-                  "(faster; on a loaded host its results can still differ from fresh VMs, see docs/campaigns.md)");
+    cmd->add_flag("--fresh", args->fresh,
+                  "Boot a fresh VM for every schedule instead of restoring the snapshot taken at the first CR3 read");
     cmd->add_option("--rig-clock", args->options.rig_clock, "Deterministic guest time: a tick every N exits")
         ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32))
         ->capture_default_str();

@@ -441,7 +441,11 @@ void TrapEngine::on_write(RunContext& ctx, const Cr3Site& site)
     TrapEvent e = make_event(ctx, EventKind::Cr3Write, site.address);
     e.value = reg_value(ctx.vcpu.synced_regs(), site.reg_index);
     record(e);
-    if (full_step_ || site.reg_index < 0)
+    // Writing the special registers back also re-queues an interrupt KVM is in the
+    // middle of injecting (sregs.interrupt_bitmap): then let the CPU do the write.
+    const auto& pending = ctx.vcpu.synced_sregs().interrupt_bitmap;
+    bool injecting = std::any_of(std::begin(pending), std::end(pending), [](uint64_t w) { return w != 0; });
+    if (full_step_ || site.reg_index < 0 || injecting)
         step_over_breakpoint(ctx);
     else
         emulate(ctx, site, e.value);

@@ -110,6 +110,18 @@ TEST_CASE("shards 1/3, 2/3 and 3/3 merged equal the unsharded campaign, and so d
     CHECK(merged_shards.output == merged_all.output);
 }
 
+TEST_CASE("schedules run from the snapshot give the same results as in fresh VMs")
+{
+    TempDir snap("snapshot"), fresh("fresh");
+    run_command(cli("campaign builtin:lazytlb-buggy -j 2 --out " + snap.path.string()));
+    run_command(cli("campaign builtin:lazytlb-buggy -j 2 --fresh --out " + fresh.path.string()));
+    auto a = run_command(cli("merge " + snap.path.string()));
+    auto b = run_command(cli("merge " + fresh.path.string()));
+    INFO(a.output << "\n----\n" << b.output);
+    CHECK(groups_of(a.output).size() >= 2);
+    CHECK(a.output == b.output);
+}
+
 TEST_CASE("cr3rig replay reruns one schedule and refuses a token for another guest")
 {
     auto r = run_command(cli("campaign builtin:lazytlb-buggy --max 1"));
