@@ -309,6 +309,8 @@ uint32_t Vcpu::mp_state() const
     return state.mp_state;
 }
 
+void Vcpu::set_debugregs(const kvm_debugregs& dbg) { KVM_IOCTL(fd_.get(), KVM_SET_DEBUGREGS, &dbg); }
+
 void Vcpu::set_mp_state(uint32_t state)
 {
     kvm_mp_state mp{state};

@@ -113,6 +113,7 @@ public:
     kvm_vcpu_events get_vcpu_events() const;
     void set_vcpu_events(const kvm_vcpu_events& events);
     kvm_debugregs get_debugregs() const;
+    void set_debugregs(const kvm_debugregs& dbg);
 
     // Registers KVM copies into kvm_run on every exit (KVM_SYNC_X86_*), so reading
     // them costs no ioctl; 0 turns it off.

@@ -124,6 +124,7 @@ struct SavedState {
     kvm_fpu fpu;
     kvm_lapic_state lapic;
     kvm_vcpu_events events;
+    kvm_debugregs debugregs;  // the guest's own DR0-7 (the rig's breakpoints live apart)
     uint32_t mp_state;
     kvm_irqchip pic_master, pic_slave, ioapic;
     kvm_clock_data clock;
@@ -216,7 +217,7 @@ void GuestSession::take_snapshot()
     Machine& m = impl_->m;
     auto s = std::make_unique<SavedState>(SavedState{
         {}, m.vcpu.get_regs(), m.vcpu.get_sregs(), m.vcpu.get_fpu(), m.vcpu.get_lapic(), m.vcpu.get_vcpu_events(),
-        m.vcpu.mp_state(), m.vm.get_irqchip(KVM_IRQCHIP_PIC_MASTER), m.vm.get_irqchip(KVM_IRQCHIP_PIC_SLAVE),
+        m.vcpu.get_debugregs(), m.vcpu.mp_state(), m.vm.get_irqchip(KVM_IRQCHIP_PIC_MASTER), m.vm.get_irqchip(KVM_IRQCHIP_PIC_SLAVE),
         m.vm.get_irqchip(KVM_IRQCHIP_IOAPIC), m.vm.get_clock(), m.uart, m.rig.counters(), m.bus.unclaimed_accesses(),
         impl_->result});
     auto bytes = m.memory.span(0, m.memory.size());
@@ -257,6 +258,7 @@ void GuestSession::restore_snapshot()
     m.vcpu.set_fpu(s.fpu);
     m.vcpu.set_lapic(s.lapic);
     m.vcpu.set_vcpu_events(s.events);
+    m.vcpu.set_debugregs(s.debugregs);
     m.vcpu.set_mp_state(s.mp_state);
     m.vm.set_irqchip(s.pic_master);
     m.vm.set_irqchip(s.pic_slave);
