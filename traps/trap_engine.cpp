@@ -27,12 +27,21 @@ constexpr uint32_t kLvtMasked = 1u << 16;
 constexpr auto kHaltPoke = std::chrono::microseconds(1000);
 constexpr unsigned kPageFaultVector = 14;
 
+// kvm_regs holds rax..r15 first, in the order Cr3Site::reg_index counts them.
+static_assert(offsetof(kvm_regs, r15) == 15 * sizeof(uint64_t));
+
 uint64_t reg_value(const kvm_regs& regs, int index)
 {
-    uint64_t values[16];
-    static_assert(offsetof(kvm_regs, r15) == 15 * sizeof(uint64_t));
-    std::memcpy(values, &regs, sizeof values);
-    return index >= 0 && index < 16 ? values[index] : 0;
+    uint64_t value = 0;
+    if (index >= 0 && index < 16)
+        std::memcpy(&value, reinterpret_cast<const char*>(&regs) + index * sizeof(uint64_t), sizeof value);
+    return value;
+}
+
+void set_reg_value(kvm_regs& regs, int index, uint64_t value)
+{
+    if (index >= 0 && index < 16)
+        std::memcpy(reinterpret_cast<char*>(&regs) + index * sizeof(uint64_t), &value, sizeof value);
 }
 
 }  // namespace
@@ -384,10 +393,7 @@ void TrapEngine::emulate(RunContext& ctx, const Cr3Site& site, uint64_t value)
         kvm_sregs& sregs = ctx.vcpu.sregs_for_write();
         sregs.cr3 = (sregs.cr4 & kCr4Pcide) ? value & ~kCr3NoFlush : value;
     } else {
-        uint64_t values[16];
-        std::memcpy(values, &regs, sizeof values);
-        values[site.reg_index] = value;
-        std::memcpy(&regs, values, sizeof values);
+        set_reg_value(regs, site.reg_index, value);
     }
     regs.rip += site.bytes.size();
 }
