@@ -188,7 +188,7 @@ void add_run_command(CLI::App& app, int* exit_code)
                     "Guest ELF64 image, or builtin:NAME (see `cr3rig guests`). Without one: lazytlb-buggy and "
                     "lazytlb-fixed under --inject after-read, side by side");
     cmd->add_option("--inject", args->inject,
-                    "Trap CR3 accesses and force timer preemptions: none, after-read, after-read:K, nth:N, "
+                    "Trap CR3 accesses and force timer preemptions: none, after-read, after-read:K, nth:N[:K][,M[:L]...], "
                     "random:SEED[:P]");
     cmd->add_option("--trace", args->trace, "Write the CR3 history as JSON Lines (implies trapping)");
     cmd->add_option("--livelock-faults", args->livelock_faults,

@@ -377,8 +377,8 @@ void TrapEngine::on_read(RunContext& ctx, const Cr3Site& site)
     // Execute the read one step, so its register holds the value read, then K more
     // steps, then inject. (Also the way in full-step mode, injecting or not.)
     pending_ = PendingRead{e, site, 1 + (inject ? options_.policy.delay() : measure), inject, false};
-    if (measure)
-        windows_.push_back(0);
+    if (options_.measure_windows)
+        windows_.push_back(0);  // an injected read keeps its place, with no window
     arm(ctx, true);
 }
 

@@ -85,7 +85,8 @@ public:
     std::string backend() const;
     const std::vector<std::string>& notes() const { return notes_; }
     // With measure_windows: per dynamic read, the instructions from it to the next CR3
-    // write (1 = the very next one), or 0 if none came within the bound.
+    // write (1 = the very next one), or 0 if none came within the bound or the read
+    // was injected.
     const std::vector<unsigned>& read_windows() const { return windows_; }
     std::chrono::microseconds poke_interval() const override;
 
