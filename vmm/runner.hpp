@@ -56,9 +56,9 @@ RunResult run_guest(const ElfImage& image, const RunOptions& options);
 // `pause`), be saved, and go back to what was saved as often as needed: campaigns
 // run each schedule from the same snapshot instead of booting a new VM.
 // What a snapshot keeps: guest memory (restored by KVM dirty log: only the pages
-// written since), registers, special, FPU and debug registers, LAPIC, pending events,
-// MP state, the PIC and IOAPIC, kvmclock, and the host devices' state. Not MSRs beyond
-// those in the special registers and the LAPIC.
+// written since), registers, special, FPU and debug registers, the MSRs a guest
+// kernel programs (TSC, SYSCALL/SYSENTER, PAT, KERNEL_GS_BASE, TSC deadline...), LAPIC,
+// pending events, MP state, the PIC and IOAPIC, kvmclock, and the host devices' state.
 class GuestSession {
 public:
     GuestSession(const ElfImage& image, const RunOptions& options);
