@@ -9,18 +9,6 @@
 #define MSR_KERNEL_GS_BASE 0xc0000102u
 #define SNAPSHOT_VALUE 0x1111u
 
-static inline void wrmsr(uint32_t msr, uint64_t v)
-{
-    __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
-
-static inline uint64_t rdmsr(uint32_t msr)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return ((uint64_t)hi << 32) | lo;
-}
-
 /* The test puts a hardware breakpoint here; noinline keeps it one address. */
 __attribute__((noinline)) void snapshot_point(void) { __asm__ volatile("" ::: "memory"); }
 
