@@ -83,3 +83,13 @@ TEST_CASE("without a usable KVM device, run exits 4 (skip) and the KVM tests ski
     CHECK(tests.exit_code == 4);
     CHECK_THAT(tests.output, Catch::Contains("SKIP: KVM tests need a usable KVM device (/nonexistent/kvm)"));
 }
+
+TEST_CASE("doctor without a usable KVM device says the rig cannot run and exits 4")
+{
+    auto r = run_command("CR3RIG_KVM_DEVICE=/nonexistent/kvm " + cli("doctor"));
+    INFO(r.output);
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.output, Catch::Contains("/nonexistent/kvm"));
+    CHECK_THAT(r.output, Catch::Contains("UNUSABLE"));
+    CHECK_THAT(r.output, Catch::Contains("verdict: cr3rig cannot run here (exit 4)"));
+}
