@@ -129,18 +129,23 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
         std::fprintf(stderr, "%s\n", result.crash_dump.c_str());
     if (args.stats) {
         std::fprintf(stderr, "%s", result.stats.format().c_str());
-        std::fprintf(stderr, "unclaimed port accesses: %llu, bad rig messages: %llu\n",
+        std::fprintf(stderr,
+                     "unclaimed port accesses: %llu, unclaimed MMIO accesses: %llu, bad rig messages: %llu, "
+                     "rig messages dropped by the rate limit: %llu\n",
                      static_cast<unsigned long long>(result.unclaimed_port_accesses),
-                     static_cast<unsigned long long>(result.bad_rig_messages));
+                     static_cast<unsigned long long>(result.unclaimed_mmio_accesses),
+                     static_cast<unsigned long long>(result.bad_rig_messages),
+                     static_cast<unsigned long long>(result.dropped_rig_messages));
         if (traps) {
             const TrapStats& t = traps->stats();
             std::fprintf(stderr,
                          "traps: %llu reads, %llu writes, %llu flushes, %llu injections, %llu page faults, "
-                         "%llu single steps, %llu rig ticks\n",
+                         "%llu single steps, %llu rig ticks, %llu IDT loads, %llu rescans\n",
                          static_cast<unsigned long long>(t.reads), static_cast<unsigned long long>(t.writes),
                          static_cast<unsigned long long>(t.flushes), static_cast<unsigned long long>(t.injections),
                          static_cast<unsigned long long>(t.page_faults), static_cast<unsigned long long>(t.single_steps),
-                         static_cast<unsigned long long>(t.rig_ticks));
+                         static_cast<unsigned long long>(t.rig_ticks), static_cast<unsigned long long>(t.idt_loads),
+                         static_cast<unsigned long long>(t.rescans));
         }
     }
     return {result.verdict, traps ? traps->findings() : std::vector<Finding>{}};

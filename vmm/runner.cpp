@@ -27,6 +27,10 @@ using Clock = std::chrono::steady_clock;
 // the BIOS area at 4 GiB, far above any guest RAM the rig hands out.
 constexpr uint64_t kKvmTssGpa = 0xfffbd000;
 
+// A guest can print without end: the result keeps this much of its console (the
+// live on_console stream gets all of it).
+constexpr size_t kConsoleKept = 1 << 20;
+
 // Not in Debian bookworm's <linux/kvm.h> (Linux 6.1); the capability came with 6.11.
 constexpr uint32_t kCapApicBusCyclesNs = 237;
 
@@ -57,7 +61,10 @@ struct Machine {
           memory(options.memory_bytes),
           uart(CR3RIG_UART_PORT,
                [&result, &options](char c) {
-                   result.console += c;
+                   if (result.console.size() < kConsoleKept)
+                       result.console += c;
+                   else
+                       result.console_dropped++;
                    if (options.on_console)
                        options.on_console(c);
                }),
@@ -165,7 +172,7 @@ struct SavedState {
     kvm_clock_data clock;
     Uart uart;
     RigPort::Counters rig;
-    uint64_t unclaimed;
+    PortBus::Unclaimed unclaimed;
     RunResult result;
 };
 
@@ -239,7 +246,9 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
     if (result.verdict == Verdict::Crash)
         result.crash_dump = crash_dump(m.vcpu, impl_->image);
     result.bad_rig_messages = m.rig.bad_messages();
-    result.unclaimed_port_accesses = m.bus.unclaimed_accesses();
+    result.dropped_rig_messages = m.rig.dropped();
+    result.unclaimed_port_accesses = m.bus.unclaimed().ports;
+    result.unclaimed_mmio_accesses = m.bus.unclaimed().mmio;
     result.bench_port_hits = m.bench.hits();
     result.bench_port_window = m.bench.window();
     if (hook)
@@ -253,7 +262,7 @@ void GuestSession::take_snapshot()
     auto s = std::make_unique<SavedState>(SavedState{
         {}, m.vcpu.get_regs(), m.vcpu.get_sregs(), m.vcpu.get_fpu(), m.vcpu.get_lapic(), m.vcpu.get_vcpu_events(),
         m.vcpu.get_debugregs(), save_msrs(m.kvm, m.vcpu), m.vcpu.mp_state(), m.vm.get_irqchip(KVM_IRQCHIP_PIC_MASTER), m.vm.get_irqchip(KVM_IRQCHIP_PIC_SLAVE),
-        m.vm.get_irqchip(KVM_IRQCHIP_IOAPIC), m.vm.get_clock(), m.uart, m.rig.counters(), m.bus.unclaimed_accesses(),
+        m.vm.get_irqchip(KVM_IRQCHIP_IOAPIC), m.vm.get_clock(), m.uart, m.rig.counters(), m.bus.unclaimed(),
         impl_->result});
     auto bytes = m.memory.span(0, m.memory.size());
     s->memory.assign(bytes.begin(), bytes.end());
@@ -302,7 +311,7 @@ void GuestSession::restore_snapshot()
     m.vm.set_clock(s.clock);
     m.uart = s.uart;
     m.rig.set_counters(s.rig);
-    m.bus.set_unclaimed_accesses(s.unclaimed);
+    m.bus.set_unclaimed(s.unclaimed);
     impl_->result = s.result;
 }
 
