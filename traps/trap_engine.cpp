@@ -61,10 +61,13 @@ std::string TrapEngine::backend() const
                " writes > " + std::to_string(kHwSlots) + " debug registers, and software breakpoints fail on " +
                "nested hosts (int3 at CPL0)";
     unsigned used = reads + writes + (pf_entry_ ? 1 : 0) + static_cast<unsigned>(flush_armed_.size());
+    unsigned lidt = std::min(static_cast<unsigned>(idt_loads_.size()), kHwSlots - std::min(used, kHwSlots));
+    used += lidt;
     return "hardware breakpoints: " + std::to_string(reads) + " read, " + std::to_string(writes) + " write" +
            (pf_entry_ ? ", #PF entry" : "") +
-           (flush_armed_.empty() ? "" : ", " + std::to_string(flush_armed_.size()) + " flush") + " (" +
-           std::to_string(used) + " of " + std::to_string(kHwSlots) + " slots)";
+           (flush_armed_.empty() ? "" : ", " + std::to_string(flush_armed_.size()) + " flush") +
+           (lidt ? ", " + std::to_string(lidt) + " lidt" : "") + " (" + std::to_string(used) + " of " +
+           std::to_string(kHwSlots) + " slots)";
 }
 
 void TrapEngine::start(RunContext& ctx)
