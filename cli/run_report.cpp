@@ -16,9 +16,13 @@ namespace cr3rig::cli {
 RunReport::RunReport(std::string report_path, std::string trace_path)
     : report_path_(std::move(report_path)), history_path_(std::move(trace_path))
 {
-    // Fail now, not after a run that may take a while.
+    // Fail now, not after a run that may take a while; leave no empty report behind
+    // if the run then fails to start (no KVM, say).
+    bool existed = std::filesystem::exists(report_path_);
     if (std::filesystem::is_directory(report_path_) || !std::ofstream(report_path_, std::ios::app))
         throw BadInput("cannot write report " + report_path_);
+    if (!existed)
+        std::filesystem::remove(report_path_);
     if (history_path_.empty()) {
         std::string pattern = (std::filesystem::temp_directory_path() / "cr3rig-history-XXXXXX").string();
         int fd = ::mkstemp(pattern.data());
