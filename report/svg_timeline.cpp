@@ -330,6 +330,7 @@ const char* kStyle =
     ".axis-title{font-style:italic}.foreign{fill:url(#hatch);pointer-events:none}"
     ".k-read{fill:#1f2937}.k-write{fill:#111}.k-inj{fill:#7c3aed}.k-flush{fill:#0e7490}.k-fault{fill:#b45309}"
     ".storm-band{fill:#c2410c;fill-opacity:.12;stroke:#c2410c;stroke-opacity:.5}.storm-bar{fill:#c2410c}"
+    ".storm-label,.finding-label{paint-order:stroke;stroke:#fff;stroke-width:3px;stroke-linejoin:round}"
     ".storm-label{font-weight:600;fill:#9a3412}.finding-line{stroke:#d62728;stroke-width:1.2;stroke-dasharray:4 3}"
     ".finding-ring{fill:none;stroke:#d62728;stroke-width:2.5}.fm-mm .finding-ring{stroke-dasharray:3 2}"
     ".finding-label{font-weight:700;fill:#b91c1c}.finding-mark{cursor:pointer}"
