@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake g++ pkg-config
   libcapstone-dev libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
+  chromium  # the browser test opens the HTML report headless (it skips without it)
 )
 
 missing=()

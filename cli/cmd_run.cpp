@@ -10,6 +10,7 @@
 #include "errors.hpp"
 #include "guest_source.hpp"
 #include "history_writer.hpp"
+#include "run_report.hpp"
 #include "runner.hpp"
 #include "trap_engine.hpp"
 #include "verdict.hpp"
@@ -32,6 +33,7 @@ struct RunArgs {
     std::string serial_log;
     std::string inject;  // empty: no trap engine unless --trace
     std::string trace;
+    std::string report;  // HTML report; for the pair, a name per kernel (pair_report_path)
     uint64_t livelock_faults = 16;
     uint64_t rig_clock = 0;
     uint64_t livelock_abort = TrapOptions{}.livelock_abort;
@@ -72,9 +74,13 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
         if (!serial_log)
             throw BadInput("cannot write serial log " + args.serial_log);
     }
+    std::unique_ptr<RunReport> report;
+    if (!args.report.empty())
+        report = std::make_unique<RunReport>(args.report, args.trace);
+    std::string history_path = report ? report->history_path() : args.trace;
     std::unique_ptr<HistoryWriter> history;
-    if (!args.trace.empty())
-        history = std::make_unique<HistoryWriter>(args.trace);
+    if (!history_path.empty())
+        history = std::make_unique<HistoryWriter>(history_path);
 
     std::unique_ptr<TrapEngine> traps;
     if (!inject.empty() || history || args.rig_clock) {
@@ -117,6 +123,9 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
 
     RunResult result = run_guest(image, options);
     std::fflush(stdout);
+    history.reset();  // flushed and closed: the report reads it back
+    if (report)
+        report->write();
 
     double ms = std::chrono::duration<double, std::milli>(result.run_time).count();
     if (traps) {
@@ -167,10 +176,15 @@ std::string finding_kinds(const std::vector<Finding>& findings)
 int run_pair(const RunArgs& args)
 {
     std::string inject = args.inject.empty() ? kPairPolicy : args.inject;
-    RunArgs quiet = args;
-    quiet.trace.clear();
-    Outcome buggy = run_one(quiet, kPairBuggy, inject);
-    Outcome fixed = run_one(quiet, kPairFixed, inject);
+    RunArgs buggy_args = args, fixed_args = args;
+    buggy_args.trace.clear();
+    fixed_args.trace.clear();
+    if (!args.report.empty()) {
+        buggy_args.report = pair_report_path(args.report, "buggy");
+        fixed_args.report = pair_report_path(args.report, "fixed");
+    }
+    Outcome buggy = run_one(buggy_args, kPairBuggy, inject);
+    Outcome fixed = run_one(fixed_args, kPairFixed, inject);
     bool caught = buggy.verdict == Verdict::Fail && !buggy.findings.empty();
     bool clean = fixed.verdict == Verdict::Pass && fixed.findings.empty();
     std::printf("\n%-24s %-8s findings (--inject %s)\n", "guest", "verdict", inject.c_str());
@@ -180,6 +194,8 @@ int run_pair(const RunArgs& args)
                 finding_kinds(fixed.findings).c_str());
     std::printf("%s\n", caught && clean ? "the rig caught the buggy kernel and the fixed kernel is clean"
                                         : "UNEXPECTED: the pair did not come out as buggy-caught, fixed-clean");
+    if (!args.report.empty())
+        std::printf("reports: %s (buggy), %s (fixed)\n", buggy_args.report.c_str(), fixed_args.report.c_str());
     return caught && clean ? kExitPass : kExitFail;
 }
 
@@ -196,6 +212,9 @@ void add_run_command(CLI::App& app, int* exit_code)
                     "Trap CR3 accesses and force timer preemptions: none, after-read, after-read:K, nth:N[:K][,M[:L]...], "
                     "random:SEED[:P]");
     cmd->add_option("--trace", args->trace, "Write the CR3 history as JSON Lines (implies trapping)");
+    cmd->add_option("--report", args->report,
+                    "Write an HTML report of the CR3 history (implies trapping). Without a guest: FILE.html names "
+                    "two reports, FILE-buggy.html and FILE-fixed.html");
     cmd->add_option("--livelock-faults", args->livelock_faults,
                     "Consecutive faults at one RIP and address that make a livelock")
         ->check(CLI::Range(uint64_t{2}, uint64_t{1} << 40))

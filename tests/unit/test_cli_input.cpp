@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "../common/run_command.hpp"
+#include "../common/usage_error.hpp"
 
 using cr3rig::testing::run_command;
 
@@ -15,12 +16,7 @@ std::string cli(const std::string& args) { return std::string(CR3RIG_BINARY) + "
 // One line of output, starting "cr3rig", and exit code 2.
 void check_usage_error(const std::string& args, const std::string& expected_text)
 {
-    auto r = run_command(cli(args));
-    INFO("cr3rig " << args << "\n" << r.output);
-    CHECK(r.exit_code == 2);
-    CHECK_THAT(r.output, Catch::StartsWith("cr3rig"));
-    CHECK_THAT(r.output, Catch::Contains(expected_text));
-    CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+    cr3rig::testing::check_usage_error_of(cli(args), expected_text);
 }
 
 }  // namespace
