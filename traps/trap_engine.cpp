@@ -377,6 +377,8 @@ ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consum
     }
     if (options_.rig_clock_exits)
         rig_clock(ctx, exit);
+    if (options_.history)
+        options_.history->flush_if_due();
     watch_idt(ctx);
     if (exit.kind != ExitKind::Debug)
         return std::nullopt;

@@ -2,6 +2,9 @@
 // with the expected verdict, exit code and a clear message, without crashing or
 // hanging past the deadline.
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <cstdio>
 #include <regex>
 
 #include "../common/run_command.hpp"
@@ -98,4 +101,24 @@ TEST_CASE("a guest that rewrites its code at a CR3 site is rescanned, not emulat
     CHECK_THAT(trapped.output, Catch::Contains("rewrote its code"));
     CHECK_THAT(trapped.output, Catch::Contains("1 -> 0 CR3 sites"));
     CHECK(number_after(trapped.output, "IDT loads,") == 1);  // "... 0 IDT loads, 1 rescans"
+}
+
+TEST_CASE("a run killed with SIGKILL leaves a valid prefix of its trace")
+{
+    std::string trace = "/tmp/cr3rig-killed-" + std::to_string(::getpid()) + ".jsonl";
+    // Kill the run once its trace has records on disk (the fault loop makes them fast).
+    std::string script = cli("run builtin:hostile-fault-loop --inject none --livelock-abort 0 --timeout 300 -q --trace " +
+                             trace) +
+                         " & pid=$!; for i in $(seq 600); do [ $(wc -l < " + trace +
+                         " 2>/dev/null || echo 0) -ge 1000 ] && break; sleep 0.1; done; kill -9 $pid; wait $pid";
+    auto killed = run_command("sh -c '" + script + "'");
+    CHECK(killed.exit_code == 137);  // SIGKILL: nothing of cr3rig ran after it
+    std::string text = cr3rig::testing::read_file(trace);
+    REQUIRE(std::count(text.begin(), text.end(), '\n') >= 1000);
+    CHECK(text.back() == '\n');  // whole records only
+    auto shown = run_command(cli("trace " + trace + " --to text"));
+    INFO(shown.output.substr(0, 2000));
+    CHECK(shown.exit_code == 0);
+    CHECK_THAT(shown.output, Catch::Contains("the run did not finish"));
+    std::remove(trace.c_str());
 }
