@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake g++ pkg-config
   libcapstone-dev libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
+  libxml2-utils  # xmllint: the tests read the JUnit reports of `cr3rig test` back
 )
 
 missing=()
