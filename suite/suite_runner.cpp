@@ -231,6 +231,7 @@ std::vector<TestResult> run_tests(const std::vector<PlannedTest>& tests, const R
             throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
         auto now = Clock::now();
         std::vector<Child> still;
+        std::vector<std::pair<Child, bool>> ended;  // and whether the runner killed it
         for (size_t k = 0; k < running.size(); k++) {
             const Child& c = running[k];
             bool exited = fds[k].revents & (POLLIN | POLLHUP);
@@ -238,11 +239,13 @@ std::vector<TestResult> run_tests(const std::vector<PlannedTest>& tests, const R
             if (overdue)
                 ::kill(c.pid, SIGKILL);
             if (exited || overdue)
-                done(c.index, finish(c, *tests[c.index].entry, overdue));
+                ended.emplace_back(c, overdue);
             else
                 still.push_back(c);
         }
-        running = std::move(still);
+        running = std::move(still);  // before finish(), which reaps: never kill a reaped pid
+        for (const auto& [c, killed] : ended)
+            done(c.index, finish(c, *tests[c.index].entry, killed));
     }
 
     std::vector<TestResult> out;
