@@ -97,8 +97,11 @@ void add_test_command(CLI::App& app, int* exit_code)
     auto* cmd = app.add_subcommand("test", "Run the guest tests of a kvm-unit-tests-style manifest (unittests.cfg)");
     cmd->add_option("manifest", args->manifest, "The manifest: [name] sections with file = GUEST, ...")->required();
     cmd->add_option("-j,--jobs", args->jobs, "Tests to run at once")->check(CLI::Range(1, 64))->capture_default_str();
-    cmd->add_option("--group,-g", args->filters.groups, "Run only the entries in this group (repeatable)");
-    cmd->add_option("--only", args->filters.only, "Run only the entry with this name (repeatable)");
+    // One value per flag, so that `--group smoke MANIFEST` leaves MANIFEST alone.
+    cmd->add_option("--group,-g", args->filters.groups, "Run only the entries in this group (repeatable)")
+        ->allow_extra_args(false);
+    cmd->add_option("--only", args->filters.only, "Run only the entry with this name (repeatable)")
+        ->allow_extra_args(false);
     cmd->add_option("--timeout", args->timeout,
                     "Timeout of entries without one, in seconds or with s/m/h/d (default 90s, as kvm-unit-tests)");
     cmd->add_option("--tap", args->tap, "Write the results as TAP version 13 to this file");

@@ -126,7 +126,8 @@ TEST_CASE("cr3rig test resolves files against the manifest and filters by --grou
                                         "[failing]\nfile = builtin:fail\ngroups = c\n";
     std::string manifest = (dir / "files.cfg").string();
 
-    SuiteRun group = run_suite("group", manifest + " --group a --group b");
+    // Flags before the manifest: each --group takes one value and leaves the manifest.
+    SuiteRun group = run_suite("group", "--group a --group b " + manifest);
     INFO(group.result.output);
     CHECK(group.result.exit_code == 0);
     CHECK_THAT(group.result.output, Catch::Contains("PASS  from-file"));
