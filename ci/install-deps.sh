@@ -7,6 +7,7 @@ packages=(
   build-essential cmake g++ pkg-config
   libcapstone-dev libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
   chromium  # the browser test opens the HTML report headless (it skips without it)
+  libxml2-utils  # xmllint: the tests read the JUnit reports of `cr3rig test` back
 )
 
 missing=()
