@@ -82,7 +82,7 @@ ScheduleResult run_schedule(const ElfImage& image, const Schedule& schedule, con
 }
 
 SnapshotCampaign::SnapshotCampaign(const ElfImage& image, const CampaignOptions& options)
-    : image_(image), options_(options), session_(image, quiet_run_options(options)),
+    : options_(options), session_(image, quiet_run_options(options)),
       guest_hash_(content_hash(image.bytes()))
 {
     TrapOptions trap_options = trap_options_for(options);

@@ -49,7 +49,6 @@ public:
 private:
     RunResult run_from_snapshot(TrapEngine& engine);
 
-    const ElfImage& image_;
     CampaignOptions options_;
     GuestSession session_;
     std::unique_ptr<TrapEngine> base_;  // as it was at the snapshot
