@@ -174,7 +174,7 @@ void read_header(const Record& r, History& h)
 }
 
 // nlohmann's message, without its "[json.exception.parse_error.101] " prefix.
-std::string parse_message(const json::parse_error& e)
+std::string parse_message(const json::exception& e)
 {
     std::string what = e.what();
     auto end = what.find("] ");
@@ -201,7 +201,7 @@ History read_history(std::istream& in, const std::string& name)
         json j;
         try {
             j = json::parse(line);
-        } catch (const json::parse_error& e) {
+        } catch (const json::exception& e) {  // a syntax error, or a number too large (out_of_range)
             if (!complete && header_seen) {
                 h.warnings.push_back(where + ": the last line is cut short (a killed run?): read the " +
                                      std::to_string(number - 1) + " lines before it");

@@ -139,6 +139,12 @@ TEST_CASE("a malformed line is an error that names its line, even the last one w
     check_bad("garbage\n", "t.jsonl line 1: not JSON");
 }
 
+TEST_CASE("a number too large for JSON's range is an error, not a crash (found by fuzz_trace_reader)")
+{
+    // nlohmann throws out_of_range, not parse_error, for 3e5834126.
+    check_bad(kHeader + "\n" + R"({"type":"cr3_read","seq":3e5834126})" + "\n", "t.jsonl line 2: not JSON");
+}
+
 TEST_CASE("missing or mistyped fields are errors that name the field and line")
 {
     check_bad(kHeader + "\n{\"type\":\"cr3_read\",\"cr3_before\":\"0x1\",\"value\":\"0x1\"}\n", "line 2: missing field 'seq'");
