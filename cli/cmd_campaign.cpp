@@ -245,6 +245,7 @@ int replay(const std::string& token_text, const std::string& guest)
     return r.verdict == "PASS" && r.signature == "clean" ? kExitPass
            : r.verdict == "CRASH"                         ? kExitCrash
            : r.verdict == "TIMEOUT"                       ? kExitTimeout
+           : r.verdict == "SKIP" && r.signature == "clean" ? kExitSkip
                                                           : kExitFail;
 }
 

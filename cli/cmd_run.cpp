@@ -218,7 +218,7 @@ void add_run_command(CLI::App& app, int* exit_code)
     cmd->add_option("--serial-log", args->serial_log, "Also write the guest console to this file");
     cmd->footer(
         "Exit codes: 0 pass, 1 bug found or guest reported failure, 2 usage or bad input,\n"
-        "3 guest crash or host error, 4 skipped (no usable KVM), 124 timeout.");
+        "3 guest crash or host error, 4 skipped (no usable KVM, or the guest exited 77), 124 timeout.");
     cmd->callback([args, exit_code] {
         if (args->guest.empty()) {
             *exit_code = run_pair(*args);

@@ -23,6 +23,7 @@
 #define CR3RIG_PIC2_LEN         2u
 #define CR3RIG_DEBUG_EXIT_PORT  0x00f4u  /* isa-debug-exit: status = (v << 1) | 1 */
 #define CR3RIG_DEBUG_EXIT_LEN   1u
+#define CR3RIG_EXIT_SKIP        77u      /* debug-exit value of a skipped test (kvm-unit-tests) */
 #define CR3RIG_UART_PORT        0x03f8u  /* 16550 COM1, 8 registers */
 #define CR3RIG_UART_LEN         8u
 #define CR3RIG_FW_CFG_PORT      0x0510u  /* QEMU fw_cfg selector + data (+ DMA at 0x514) */
