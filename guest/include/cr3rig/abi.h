@@ -28,6 +28,9 @@
 #define CR3RIG_UART_LEN         8u
 #define CR3RIG_FW_CFG_PORT      0x0510u  /* QEMU fw_cfg selector + data (+ DMA at 0x514) */
 #define CR3RIG_FW_CFG_LEN       12u
+#define CR3RIG_FW_CFG_SELECTOR_PORT CR3RIG_FW_CFG_PORT        /* 16-bit out: the item's key */
+#define CR3RIG_FW_CFG_DATA_PORT     (CR3RIG_FW_CFG_PORT + 1u) /* 8-bit in: the item's next byte */
+#define CR3RIG_FW_CFG_IO_LEN        2u  /* the ports cr3rig serves: no DMA interface */
 #define CR3RIG_RIG_PORT         0x04f0u  /* guest -> host messages, a 32-bit out */
 #define CR3RIG_RIG_LEN          4u
 #define CR3RIG_BENCH_PORT       0x04f8u  /* no-op port: one write = one exit, for benchmarks */
@@ -47,6 +50,25 @@ CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN), "rig por
 CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN), "bench port collides");
 CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN, CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN), "rig and bench ports collide");
 CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN, CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN), "rig and debug-exit ports collide");
+/* fw_cfg sits where QEMU puts it; what the rig serves of it must stay inside that range and off the PC devices. */
+CR3RIG_STATIC_ASSERT(CR3RIG_FW_CFG_IO_LEN <= CR3RIG_FW_CFG_LEN, "fw_cfg ports outside the fw_cfg range");
+CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_LEN, CR3RIG_PIC1_PORT, CR3RIG_PIC1_LEN) &&
+                     CR3RIG_RANGES_DISJOINT(CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_LEN, CR3RIG_PIT_PORT, CR3RIG_PIT_LEN) &&
+                     CR3RIG_RANGES_DISJOINT(CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_LEN, CR3RIG_PIC2_PORT, CR3RIG_PIC2_LEN) &&
+                     CR3RIG_RANGES_DISJOINT(CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_LEN, CR3RIG_UART_PORT, CR3RIG_UART_LEN),
+                     "fw_cfg collides with a PC device");
+
+/*
+ * fw_cfg items (QEMU's keys) that cr3rig serves; every other key reads as zeros.
+ * Values are little-endian, as QEMU gives them on x86.
+ */
+enum cr3rig_fw_cfg_key {
+    CR3RIG_FW_CFG_SIGNATURE = 0x00, /* "QEMU" */
+    CR3RIG_FW_CFG_ID = 0x01,        /* u32 feature bits: 1 = the port interface, no DMA */
+    CR3RIG_FW_CFG_RAM_SIZE = 0x03,  /* u64 bytes of guest RAM */
+    CR3RIG_FW_CFG_NB_CPUS = 0x05,   /* u16 CPUs present: 1 */
+    CR3RIG_FW_CFG_MAX_CPUS = 0x0f,  /* u16 CPUs possible: 1 */
+};
 
 /*
  * Rig-port messages. The guest fills a struct cr3rig_msg in its memory and
