@@ -74,9 +74,11 @@ void TrapEngine::start(RunContext& ctx)
         arm(ctx, pending_.has_value() || stepping_over_);
         return;
     }
+    // Multiboot images are not trapped (yet): the scan and the symbols need ELF64.
+    const ElfImage& img = require_elf64(ctx.image, kTrapEngineUse);
     started_ = true;
     start_ = std::chrono::steady_clock::now();
-    sites_ = scan_cr3_sites(ctx.image);
+    sites_ = scan_cr3_sites(img);
     for (const auto& site : sites_) {
         if (site.kind == SiteKind::Cr3Read || site.kind == SiteKind::Cr3Write)
             trapped_[site.address] = site;
@@ -90,7 +92,6 @@ void TrapEngine::start(RunContext& ctx)
         note("all 4 debug registers hold CR3 sites: the #PF entry is not trapped, no livelock detection");
 
     // Symbols for the semantic checks, if the kernel exports them.
-    const ElfImage& img = ctx.image;
     auto sym = [&](const std::string& name) { return img.find_symbol(name); };
     const std::string& p = options_.symbols.offset_prefix;
     const Symbol *cur = sym(options_.symbols.current), *pid = sym(p + "task_pid"), *name = sym(p + "task_name"),

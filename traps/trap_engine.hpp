@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cr3_site.hpp"
@@ -63,6 +64,9 @@ struct TrapStats {
     uint64_t debug_exits = 0, single_steps = 0, unexpected_debug_exits = 0;
     uint64_t rig_ticks = 0;
 };
+
+// How errors name the trap engine: it works on ELF64 images only (require_elf64).
+inline constexpr std::string_view kTrapEngineUse = "the trap engine (--inject, --trace, --rig-clock)";
 
 // Copyable: a campaign keeps the engine as it was at its snapshot and gives each
 // schedule a copy with its own policy.

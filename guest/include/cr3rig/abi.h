@@ -111,13 +111,14 @@ enum cr3rig_tracepoint {
     CR3RIG_TP_RT_THROTTLE = 7, /* 1 = throttled / 0 = unthrottled, tick */
 };
 
-/* Guest physical memory layout that the VMM sets up for ELF64 guests. */
-#define CR3RIG_BOOT_GDT_GPA   0x1000u  /* flat GDT: 0x08 = 64-bit code, 0x10 = data */
+/* Guest physical memory layout that the VMM sets up (the page tables for ELF64 guests only). */
+#define CR3RIG_BOOT_GDT_GPA   0x1000u  /* flat GDT: 0x08 = 64-bit code, 0x10 = data, 0x18 = 32-bit code */
 #define CR3RIG_BOOT_PML4_GPA  0x2000u  /* identity map of the first 4 GiB, 2 MiB pages */
 #define CR3RIG_BOOT_STACK_TOP 0x80000u /* initial rsp */
 #define CR3RIG_GUEST_LOAD_MIN 0x100000u /* images load at or above 1 MiB */
 
 #define CR3RIG_GDT_CODE64 0x08u
 #define CR3RIG_GDT_DATA   0x10u
+#define CR3RIG_GDT_CODE32 0x18u /* the CS of multiboot guests */
 
 #endif /* CR3RIG_ABI_H */
