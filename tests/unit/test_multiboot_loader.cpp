@@ -308,42 +308,31 @@ TEST_CASE("malformed multiboot images are rejected with a one-line reason")
 
 TEST_CASE("malformed a.out kludge addresses are rejected")
 {
-    SyntheticAout aout;
-    SECTION("load_addr above header_addr")
-    {
-        aout.h.load_addr = 0x200020;
+    struct Case {
+        const char* what;
+        void (*change)(cr3rig_mb_header&);
+        const char* error;
+    };
+    const Case cases[] = {
+        {"load_addr above header_addr", [](cr3rig_mb_header& h) { h.load_addr = 0x200020; }, "above header_addr"},
+        {"load_addr before the start of the file", [](cr3rig_mb_header& h) { h.load_addr = 0x1f0000; },
+         "before the file"},
+        {"text and data past the end of the file", [](cr3rig_mb_header& h) { h.load_end_addr = 0x201000; },
+         "runs past the end"},
+        {"bss ending before the data", [](cr3rig_mb_header& h) { h.bss_end_addr = 0x200080; }, "bss_end_addr"},
+        // In the bss: nothing to run there.
+        {"entry outside what is loaded", [](cr3rig_mb_header& h) { h.entry_addr = 0x201000; }, "entry_addr"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        SyntheticAout aout;
+        c.change(aout.h);
         aout.write();
-        CHECK_THAT(parse_error(aout.bytes), Catch::Contains("above header_addr"));
+        CHECK_THAT(parse_error(aout.bytes), Catch::Contains(c.error));
     }
-    SECTION("load_addr before the start of the file")
-    {
-        aout.h.load_addr = 0x1f0000;
-        aout.write();
-        CHECK_THAT(parse_error(aout.bytes), Catch::Contains("before the file"));
-    }
-    SECTION("text and data past the end of the file")
-    {
-        aout.h.load_end_addr = 0x201000;
-        aout.write();
-        CHECK_THAT(parse_error(aout.bytes), Catch::Contains("runs past the end"));
-    }
-    SECTION("bss ending before the data")
-    {
-        aout.h.bss_end_addr = 0x200080;
-        aout.write();
-        CHECK_THAT(parse_error(aout.bytes), Catch::Contains("bss_end_addr"));
-    }
-    SECTION("entry outside what is loaded")
-    {
-        aout.h.entry_addr = 0x201000;  // in the bss: nothing to run there
-        aout.write();
-        CHECK_THAT(parse_error(aout.bytes), Catch::Contains("entry_addr"));
-    }
-    SECTION("the header cut off")
-    {
-        aout.bytes.resize(16 + 20);
-        CHECK_THAT(parse_error(aout.bytes), Catch::Contains("truncated multiboot image"));
-    }
+    SyntheticAout cut;
+    cut.bytes.resize(16 + 20);  // the header's address fields cut off
+    CHECK_THAT(parse_error(cut.bytes), Catch::Contains("truncated multiboot image"));
 }
 
 TEST_CASE("multiboot images that do not fit guest memory are rejected at load time")
@@ -398,4 +387,21 @@ TEST_CASE("parse_boot_image picks the format by content")
                    return "(accepted)";
                }()),
                Catch::Contains("cr3rig sites works on ELF64 images only: this is a multiboot image"));
+}
+
+TEST_CASE("the mb guests are ELF32 multiboot images with their header up front")
+{
+    for (const char* name : {"mb-pass.elf", "mb-fail.elf", "mb-skip.elf", "mb-args.elf", "mb-fwcfg.elf",
+                             "mb-timeout.elf"}) {
+        INFO(name);
+        auto bytes = file_bytes(name);
+        REQUIRE(bytes.size() > EI_NIDENT);
+        CHECK(bytes[EI_CLASS] == ELFCLASS32);
+        MultibootImage image = MultibootImage::parse(bytes);
+        CHECK(image.header_offset() < CR3RIG_MB_HEADER_SEARCH);
+        CHECK(image.flags() == (CR3RIG_MB_PAGE_ALIGN | CR3RIG_MB_MEMORY_INFO));
+        CHECK(image.entry() == image.segments().front().gpa + 12);  // _start follows the header
+        GuestMemory memory(kMemory);
+        CHECK(image.load_into(memory, {"x", {}}) % 4096 == 0);
+    }
 }
