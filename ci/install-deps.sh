@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs everything cr3rig needs to build, test and benchmark, from Debian
-# packages only. Idempotent: a second run installs nothing and takes ~1 s.
+# Installs everything cr3rig needs to build, test and benchmark (QEMU included, as
+# the peer the multiboot guests are compared with), from Debian packages only.
+# Idempotent: a second run installs nothing and takes ~1 s.
 set -euo pipefail
 
 packages=(
   build-essential cmake g++ pkg-config
   libcapstone-dev libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
+  qemu-system-x86  # the peer of the multiboot tests and benchmark (tests/qemu)
 )
 
 missing=()
