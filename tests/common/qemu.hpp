@@ -8,6 +8,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "../common/run_command.hpp"
 #include "devices/debug_exit.hpp"
@@ -22,17 +23,28 @@ inline std::string qemu_binary()
     return env && *env ? env : "qemu-system-x86_64";
 }
 
-// The command line for one multiboot image; `append` goes to -append, `env_file` is
-// passed as -initrd (QEMU's multiboot loader makes it the first module).
+// The arguments for one multiboot image (argv[0] is the binary); `append` goes to
+// -append, `env_file` to -initrd (QEMU's multiboot loader makes it the first module).
+inline std::vector<std::string> qemu_argv(const std::string& image, const std::string& append = "",
+                                          const std::string& env_file = "")
+{
+    std::vector<std::string> argv{qemu_binary(), "-accel", "kvm", "-nodefaults", "-display", "none", "-serial",
+                                  "stdio", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4",
+                                  "-kernel", image};
+    if (!append.empty())
+        argv.insert(argv.end(), {"-append", append});
+    if (!env_file.empty())
+        argv.insert(argv.end(), {"-initrd", env_file});
+    return argv;
+}
+
+// The same as a shell command for run_command(), stdin closed.
 inline std::string qemu_command(const std::string& image, const std::string& append = "",
                                 const std::string& env_file = "")
 {
-    std::string cmd = qemu_binary() + " -accel kvm -nodefaults -display none -serial stdio -no-reboot"
-                                      " -device isa-debug-exit,iobase=0xf4,iosize=0x4 -kernel '" + image + "'";
-    if (!append.empty())
-        cmd += " -append '" + append + "'";
-    if (!env_file.empty())
-        cmd += " -initrd '" + env_file + "'";
+    std::string cmd;
+    for (const auto& arg : qemu_argv(image, append, env_file))
+        cmd += (cmd.empty() ? "" : " ") + ("'" + arg + "'");
     return cmd + " </dev/null";
 }
 

@@ -24,12 +24,12 @@ TEST_CASE("QEMU's debug-exit status maps to the rig's verdicts")
 TEST_CASE("the QEMU command is kvm-unit-tests' for a multiboot image")
 {
     std::string cmd = qemu_command("/x/mb-args.elf", "alpha beta=2", "/tmp/env");
-    CHECK_THAT(cmd, Catch::Contains("-accel kvm"));
-    CHECK_THAT(cmd, Catch::Contains("-kernel '/x/mb-args.elf'"));
-    CHECK_THAT(cmd, Catch::Contains("-device isa-debug-exit,iobase=0xf4,iosize=0x4"));
-    CHECK_THAT(cmd, Catch::Contains("-serial stdio"));
-    CHECK_THAT(cmd, Catch::Contains("-no-reboot"));
-    CHECK_THAT(cmd, Catch::Contains("-append 'alpha beta=2'"));
-    CHECK_THAT(cmd, Catch::Contains("-initrd '/tmp/env'"));
+    CHECK_THAT(cmd, Catch::Contains("'-accel' 'kvm'"));
+    CHECK_THAT(cmd, Catch::Contains("'-kernel' '/x/mb-args.elf'"));
+    CHECK_THAT(cmd, Catch::Contains("'-device' 'isa-debug-exit,iobase=0xf4,iosize=0x4'"));
+    CHECK_THAT(cmd, Catch::Contains("'-serial' 'stdio'"));
+    CHECK_THAT(cmd, Catch::Contains("'-no-reboot'"));
+    CHECK_THAT(cmd, Catch::Contains("'-append' 'alpha beta=2'"));
+    CHECK_THAT(cmd, Catch::Contains("'-initrd' '/tmp/env'"));
     CHECK_THAT(qemu_command("/x/mb-pass.elf"), !Catch::Contains("-append"));
 }
