@@ -242,7 +242,8 @@ void add_run_command(CLI::App& app, int* exit_code)
                     "Multiboot guests: arguments on the command line, after the guest's name (argv[0])");
     cmd->add_option("--env", args->env_file,
                     "Multiboot guests: this file becomes the first module, the environment (KEY=VALUE lines), as "
-                    "kvm-unit-tests passes it");
+                    "kvm-unit-tests passes it")
+        ->type_name("FILE");
     cmd->footer(
         "Exit codes: 0 pass, 1 bug found or guest reported failure, 2 usage or bad input,\n"
         "3 guest crash or host error, 4 skipped (no usable KVM, or the guest exited 77), 124 timeout.");
