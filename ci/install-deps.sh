@@ -7,6 +7,9 @@ set -euo pipefail
 packages=(
   build-essential cmake g++ pkg-config
   libcapstone-dev libspdlog-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev
+  chromium  # the browser test opens the HTML report headless (it skips without it)
+  libxml2-utils  # xmllint: the tests read the JUnit reports of `cr3rig test` back
+  clang libclang-rt-14-dev  # ci/fuzz.sh: libFuzzer targets with ASan + UBSan
   qemu-system-x86  # the peer of the multiboot tests and benchmark (tests/qemu)
 )
 

@@ -52,13 +52,24 @@ void print_groups(const std::vector<ScheduleResult>& results, const std::string&
 {
     auto groups = group_results(results);
     std::printf("%s: %zu schedules, %zu groups\n", title.c_str(), results.size(), groups.size());
-    std::printf("%6s  %-10s %-34s %s\n", "count", "first", "replay token", "signature");
+    std::printf("%6s  %-12s %-36s %s\n", "count", "first", "replay token", "signature");
     for (const auto& g : groups)
-        std::printf("%6zu  %-10s %-34s %s\n", g.count, g.first.schedule.policy().c_str(), g.first.token.c_str(),
+        std::printf("%6zu  %-12s %-36s %s\n", g.count, g.first.schedule.policy().c_str(), g.first.token.c_str(),
                     g.signature.c_str());
 }
 
-// Runs `indices` of `schedules` in this process, writing one JSON line per result to fd.
+void write_line(int fd, const std::string& line)
+{
+    for (size_t off = 0; off < line.size();) {
+        ssize_t n = ::write(fd, line.data() + off, line.size() - off);
+        if (n <= 0)
+            throw std::runtime_error("the campaign's result pipe closed");
+        off += static_cast<size_t>(n);
+    }
+}
+
+// Runs `indices` of `schedules` (and, with --preemptions, their extensions) in this
+// process, writing one JSON line per result to fd.
 void work(const ElfImage& image, const std::vector<Schedule>& schedules, const std::vector<size_t>& indices,
           const CampaignArgs& args, Clock::time_point deadline, int fd)
 {
@@ -68,14 +79,13 @@ void work(const ElfImage& image, const std::vector<Schedule>& schedules, const s
     for (size_t i : indices) {
         if (Clock::now() >= deadline)
             break;
-        ScheduleResult r = snapshot ? snapshot->run(schedules[i], i) : run_schedule(image, schedules[i], args.options, i);
-        std::string line = r.to_json_line() + "\n";
-        for (size_t off = 0; off < line.size();) {
-            ssize_t n = ::write(fd, line.data() + off, line.size() - off);
-            if (n <= 0)
-                return;
-            off += static_cast<size_t>(n);
-        }
+        auto run = [&](const Schedule& schedule, size_t sub) {
+            return snapshot ? snapshot->run(schedule, i, sub) : run_schedule(image, schedule, args.options, i, sub);
+        };
+        explore(schedules[i], args.options.max_preemptions, run, [&](const ScheduleResult& r) {
+            write_line(fd, r.to_json_line() + "\n");
+            return Clock::now() < deadline;
+        });
     }
 }
 
@@ -136,12 +146,15 @@ std::vector<ScheduleResult> run_parallel(const ElfImage& image, const std::vecto
                 partial[j].erase(0, nl + 1);
                 size_t with = std::count_if(results.begin(), results.end(),
                                             [](const ScheduleResult& r) { return r.signature != "clean"; });
+                size_t roots = std::count_if(results.begin(), results.end(),
+                                             [](const ScheduleResult& r) { return r.sub == 0; });
+                bool new_root = results.back().sub == 0;
                 if (tty)
-                    std::fprintf(stderr, "\rcampaign: %zu/%zu schedules, %zu with findings", results.size(),
-                                 indices.size(), with);
-                else if (results.size() % std::max<size_t>(1, indices.size() / 10) == 0)
-                    std::fprintf(stderr, "campaign: %zu/%zu schedules, %zu with findings\n", results.size(),
-                                 indices.size(), with);
+                    std::fprintf(stderr, "\rcampaign: %zu/%zu schedules, %zu run in all, %zu with findings", roots,
+                                 indices.size(), results.size(), with);
+                else if (new_root && roots % std::max<size_t>(1, indices.size() / 10) == 0)
+                    std::fprintf(stderr, "campaign: %zu/%zu schedules, %zu run in all, %zu with findings\n", roots,
+                                 indices.size(), results.size(), with);
             }
         }
     }
@@ -153,7 +166,7 @@ std::vector<ScheduleResult> run_parallel(const ElfImage& image, const std::vecto
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             throw std::runtime_error("a campaign worker failed");
     }
-    std::sort(results.begin(), results.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+    std::sort(results.begin(), results.end(), campaign_order);
     return results;
 }
 
@@ -176,10 +189,11 @@ int campaign(const CampaignArgs& args)
         schedules.resize(args.max);
     auto indices = shard_indices(schedules.size(), shard_k, shard_n);
     std::fprintf(stderr,
-                 "campaign %s: %zu CR3 reads, %zu schedules (read x offset)%s, shard %u/%u: %zu, %u jobs, %s\n",
+                 "campaign %s: %zu CR3 reads, %zu schedules (read x offset)%s, up to %u preemptions per run, "
+                 "shard %u/%u: %zu, %u jobs, %s\n",
                  args.guest.c_str(), windows.size(), enumerated,
                  args.random_seed ? (", shuffled by seed " + std::to_string(*args.random_seed)).c_str() : "",
-                 shard_k, shard_n, indices.size(), args.jobs,
+                 args.options.max_preemptions, shard_k, shard_n, indices.size(), args.jobs,
                  args.fresh ? "a fresh VM per schedule" : "each schedule from a snapshot at the first CR3 read");
 
     auto deadline = args.time_s > 0 ? start + std::chrono::milliseconds(static_cast<long long>(args.time_s * 1000))
@@ -197,9 +211,14 @@ int campaign(const CampaignArgs& args)
             out << r.to_json_line() << "\n";
     }
     print_groups(results, "campaign " + args.guest);
-    std::printf("%zu of %zu schedules run in %.1f s (%.1f schedules/s)%s\n", results.size(), indices.size(), seconds,
-                static_cast<double>(results.size()) / seconds,
-                results.size() < indices.size() ? ", stopped by --time" : "");
+    size_t roots = std::count_if(results.begin(), results.end(), [](const ScheduleResult& r) { return r.sub == 0; });
+    std::string extended = roots < results.size() ? " and " + std::to_string(results.size() - roots) +
+                                                        " with up to " + std::to_string(args.options.max_preemptions) +
+                                                        " preemptions"
+                                                  : "";
+    std::printf("%zu of %zu schedules%s run in %.1f s (%.1f runs/s)%s\n", roots, indices.size(), extended.c_str(),
+                seconds, static_cast<double>(results.size()) / seconds,
+                roots < indices.size() || (args.time_s > 0 && seconds >= args.time_s) ? ", stopped by --time" : "");
     return campaign_exit_code(results);
 }
 
@@ -221,9 +240,9 @@ int merge(const std::vector<std::string>& dirs)
     }
     if (results.empty())
         throw BadInput("merge: no campaign results (*.jsonl) in the given directories");
-    std::sort(results.begin(), results.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+    std::sort(results.begin(), results.end(), campaign_order);
     results.erase(std::unique(results.begin(), results.end(),
-                              [](const auto& a, const auto& b) { return a.index == b.index; }),
+                              [](const auto& a, const auto& b) { return a.index == b.index && a.sub == b.sub; }),
                   results.end());
     print_groups(results, "merged");
     return campaign_exit_code(results);
@@ -265,6 +284,11 @@ void add_campaign_commands(CLI::App& app, int* exit_code)
     cmd->add_option("--time", args->time_s, "Stop starting schedules after this many seconds (0 = no limit)")
         ->check(CLI::Range(0.0, 86400.0));
     cmd->add_option("--random", args->random_seed, "Shuffle the schedules with this seed (use with --max/--time)");
+    cmd->add_option("--preemptions", args->options.max_preemptions,
+                    "Preemptions per run: with 2 or more, every clean run is extended by one more preemption at "
+                    "each later read and offset, depth first")
+        ->check(CLI::Range(1u, kMaxPreemptions))
+        ->capture_default_str();
     cmd->add_flag("--fresh", args->fresh,
                   "Boot a fresh VM for every schedule instead of restoring the snapshot taken at the first CR3 read");
     cmd->add_option("--rig-clock", args->options.rig_clock, "Deterministic guest time: a tick every N exits")

@@ -10,6 +10,7 @@
 #include "errors.hpp"
 #include "guest_source.hpp"
 #include "history_writer.hpp"
+#include "run_report.hpp"
 #include "runner.hpp"
 #include "trap_engine.hpp"
 #include "verdict.hpp"
@@ -32,6 +33,7 @@ struct RunArgs {
     std::string serial_log;
     std::string inject;  // empty: no trap engine unless --trace
     std::string trace;
+    std::string report;  // HTML report; for the pair, a name per kernel (pair_report_path)
     uint64_t livelock_faults = 16;
     uint64_t rig_clock = 0;
     uint64_t livelock_abort = TrapOptions{}.livelock_abort;
@@ -83,7 +85,7 @@ void add_boot_args(const RunArgs& args, const std::string& guest, const BootImag
 Outcome run_one(const RunArgs& args, const std::string& guest, const std::string& inject)
 {
     auto image = load_guest(guest);
-    bool trapping = !inject.empty() || !args.trace.empty() || args.rig_clock;
+    bool trapping = !inject.empty() || !args.trace.empty() || !args.report.empty() || args.rig_clock;
     if (trapping)  // before anything is written or started
         require_elf64(*image, kTrapEngineUse);
     RunOptions options;
@@ -95,9 +97,13 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
         if (!serial_log)
             throw BadInput("cannot write serial log " + args.serial_log);
     }
+    std::unique_ptr<RunReport> report;
+    if (!args.report.empty())
+        report = std::make_unique<RunReport>(args.report, args.trace);
+    std::string history_path = report ? report->history_path() : args.trace;
     std::unique_ptr<HistoryWriter> history;
-    if (!args.trace.empty())
-        history = std::make_unique<HistoryWriter>(args.trace);
+    if (!history_path.empty())
+        history = std::make_unique<HistoryWriter>(history_path);
 
     std::unique_ptr<TrapEngine> traps;
     if (trapping) {
@@ -139,6 +145,9 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
 
     RunResult result = run_guest(*image, options);
     std::fflush(stdout);
+    history.reset();  // flushed and closed: the report reads it back
+    if (report)
+        report->write();
 
     double ms = std::chrono::duration<double, std::milli>(result.run_time).count();
     if (traps) {
@@ -151,18 +160,23 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
         std::fprintf(stderr, "%s\n", result.crash_dump.c_str());
     if (args.stats) {
         std::fprintf(stderr, "%s", result.stats.format().c_str());
-        std::fprintf(stderr, "unclaimed port accesses: %llu, bad rig messages: %llu\n",
+        std::fprintf(stderr,
+                     "unclaimed port accesses: %llu, unclaimed MMIO accesses: %llu, bad rig messages: %llu, "
+                     "rig messages dropped by the rate limit: %llu\n",
                      static_cast<unsigned long long>(result.unclaimed_port_accesses),
-                     static_cast<unsigned long long>(result.bad_rig_messages));
+                     static_cast<unsigned long long>(result.unclaimed_mmio_accesses),
+                     static_cast<unsigned long long>(result.bad_rig_messages),
+                     static_cast<unsigned long long>(result.dropped_rig_messages));
         if (traps) {
             const TrapStats& t = traps->stats();
             std::fprintf(stderr,
                          "traps: %llu reads, %llu writes, %llu flushes, %llu injections, %llu page faults, "
-                         "%llu single steps, %llu rig ticks\n",
+                         "%llu single steps, %llu rig ticks, %llu IDT loads, %llu rescans\n",
                          static_cast<unsigned long long>(t.reads), static_cast<unsigned long long>(t.writes),
                          static_cast<unsigned long long>(t.flushes), static_cast<unsigned long long>(t.injections),
                          static_cast<unsigned long long>(t.page_faults), static_cast<unsigned long long>(t.single_steps),
-                         static_cast<unsigned long long>(t.rig_ticks));
+                         static_cast<unsigned long long>(t.rig_ticks), static_cast<unsigned long long>(t.idt_loads),
+                         static_cast<unsigned long long>(t.rescans));
         }
     }
     return {result.verdict, traps ? traps->findings() : std::vector<Finding>{}};
@@ -184,10 +198,15 @@ std::string finding_kinds(const std::vector<Finding>& findings)
 int run_pair(const RunArgs& args)
 {
     std::string inject = args.inject.empty() ? kPairPolicy : args.inject;
-    RunArgs quiet = args;
-    quiet.trace.clear();
-    Outcome buggy = run_one(quiet, kPairBuggy, inject);
-    Outcome fixed = run_one(quiet, kPairFixed, inject);
+    RunArgs buggy_args = args, fixed_args = args;
+    buggy_args.trace.clear();
+    fixed_args.trace.clear();
+    if (!args.report.empty()) {
+        buggy_args.report = pair_report_path(args.report, "buggy");
+        fixed_args.report = pair_report_path(args.report, "fixed");
+    }
+    Outcome buggy = run_one(buggy_args, kPairBuggy, inject);
+    Outcome fixed = run_one(fixed_args, kPairFixed, inject);
     bool caught = buggy.verdict == Verdict::Fail && !buggy.findings.empty();
     bool clean = fixed.verdict == Verdict::Pass && fixed.findings.empty();
     std::printf("\n%-24s %-8s findings (--inject %s)\n", "guest", "verdict", inject.c_str());
@@ -197,6 +216,8 @@ int run_pair(const RunArgs& args)
                 finding_kinds(fixed.findings).c_str());
     std::printf("%s\n", caught && clean ? "the rig caught the buggy kernel and the fixed kernel is clean"
                                         : "UNEXPECTED: the pair did not come out as buggy-caught, fixed-clean");
+    if (!args.report.empty())
+        std::printf("reports: %s (buggy), %s (fixed)\n", buggy_args.report.c_str(), fixed_args.report.c_str());
     return caught && clean ? kExitPass : kExitFail;
 }
 
@@ -210,9 +231,12 @@ void add_run_command(CLI::App& app, int* exit_code)
                     "Guest image: ELF64 x86-64 or multiboot (v1), or builtin:NAME (see `cr3rig guests`). Without "
                     "one: lazytlb-buggy and lazytlb-fixed under --inject after-read, side by side");
     cmd->add_option("--inject", args->inject,
-                    "Trap CR3 accesses and force timer preemptions: none, after-read, after-read:K, nth:N, "
+                    "Trap CR3 accesses and force timer preemptions: none, after-read, after-read:K, nth:N[:K][,M[:L]...], "
                     "random:SEED[:P]");
     cmd->add_option("--trace", args->trace, "Write the CR3 history as JSON Lines (implies trapping)");
+    cmd->add_option("--report", args->report,
+                    "Write an HTML report of the CR3 history (implies trapping). Without a guest: FILE.html names "
+                    "two reports, FILE-buggy.html and FILE-fixed.html");
     cmd->add_option("--livelock-faults", args->livelock_faults,
                     "Consecutive faults at one RIP and address that make a livelock")
         ->check(CLI::Range(uint64_t{2}, uint64_t{1} << 40))

@@ -10,5 +10,8 @@ void add_run_command(CLI::App& app, int* exit_code);
 void add_guests_command(CLI::App& app, int* exit_code);
 void add_sites_command(CLI::App& app, int* exit_code);
 void add_campaign_commands(CLI::App& app, int* exit_code);  // campaign, merge, replay
+void add_doctor_command(CLI::App& app, int* exit_code);
+void add_trace_command(CLI::App& app, int* exit_code);
+void add_test_command(CLI::App& app, int* exit_code);
 
 }  // namespace cr3rig::cli

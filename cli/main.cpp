@@ -37,6 +37,9 @@ int main(int argc, char** argv)
     cli::add_guests_command(app, &exit_code);
     cli::add_sites_command(app, &exit_code);
     cli::add_campaign_commands(app, &exit_code);
+    cli::add_doctor_command(app, &exit_code);
+    cli::add_trace_command(app, &exit_code);
+    cli::add_test_command(app, &exit_code);
     app.parse_complete_callback([&verbose] { set_up_logging(verbose); });
 
     try {

@@ -10,14 +10,25 @@
 
 namespace cr3rig {
 
-std::string Schedule::policy() const { return "nth:" + std::to_string(read) + ":" + std::to_string(delay); }
+std::string Schedule::policy() const
+{
+    if (injections.empty())
+        return "none";
+    std::string out = "nth:";
+    for (const auto& i : injections)
+        out += (out.size() > 4 ? "," : "") + std::to_string(i.read) + ":" + std::to_string(i.delay);
+    return out;
+}
 
-std::vector<Schedule> enumerate_schedules(const std::vector<unsigned>& windows)
+std::vector<Schedule> extensions(const Schedule& parent, const std::vector<unsigned>& windows)
 {
     std::vector<Schedule> out;
-    for (size_t i = 0; i < windows.size(); i++)
-        for (unsigned k = 0; k < std::max(windows[i], 1u); k++)
-            out.push_back({i + 1, k});
+    for (size_t i = parent.last_read(); i < windows.size(); i++)
+        for (unsigned k = 0; k < std::max(windows[i], 1u); k++) {
+            Schedule child = parent;
+            child.injections.push_back({i + 1, k});
+            out.push_back(std::move(child));
+        }
     return out;
 }
 
@@ -70,8 +81,13 @@ std::string ReplayToken::encode() const
 {
     char hash[17];
     std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(guest_hash));
-    return std::string("cr3rig1-") + hash + "-" + std::to_string(schedule.read) + "-" +
-           std::to_string(schedule.delay) + "-" + std::to_string(rig_clock) + "-" + std::to_string(livelock_faults);
+    std::string reads, delays;
+    for (const auto& i : schedule.injections) {
+        reads += (reads.empty() ? "" : ".") + std::to_string(i.read);
+        delays += (delays.empty() ? "" : ".") + std::to_string(i.delay);
+    }
+    return std::string("cr3rig1-") + hash + "-" + reads + "-" + delays + "-" + std::to_string(rig_clock) + "-" +
+           std::to_string(livelock_faults);
 }
 
 ReplayToken ReplayToken::decode(const std::string& text)
@@ -79,19 +95,24 @@ ReplayToken ReplayToken::decode(const std::string& text)
     auto parts = split(text, '-');
     ReplayToken t;
     auto bad = [&] {
-        return BadInput("replay token '" + text + "' is malformed (expected cr3rig1-HASH-READ-DELAY-CLOCK-FAULTS)");
+        return BadInput("replay token '" + text + "' is malformed (expected cr3rig1-HASH-READS-DELAYS-CLOCK-FAULTS)");
     };
     if (parts.size() != 6 || parts[0] != "cr3rig1" || parts[1].size() != 16)
         throw bad();
     auto hash = number<uint64_t>(parts[1], 16);
-    auto read = number<uint64_t>(parts[2]);
-    auto delay = number<unsigned>(parts[3]);
     auto clock = number<uint64_t>(parts[4]);
     auto faults = number<uint64_t>(parts[5]);
-    if (!hash || !read || !delay || !clock || !faults || *read == 0 || *delay > 1000 || *faults < 2)
+    auto reads = split(parts[2], '.'), delays = split(parts[3], '.');
+    if (!hash || !clock || !faults || *faults < 2 || reads.size() != delays.size() || reads.size() > kMaxPreemptions)
         throw bad();
+    for (size_t i = 0; i < reads.size(); i++) {
+        auto read = number<uint64_t>(reads[i]);
+        auto delay = number<unsigned>(delays[i]);
+        if (!read || !delay || *read <= t.schedule.last_read() || *delay > 1000)
+            throw bad();
+        t.schedule.injections.push_back({*read, *delay});
+    }
     t.guest_hash = *hash;
-    t.schedule = {*read, *delay};
     t.rig_clock = *clock;
     t.livelock_faults = *faults;
     return t;
@@ -129,9 +150,12 @@ std::string signature(const std::vector<Finding>& findings)
 
 std::string ScheduleResult::to_json_line() const
 {
-    nlohmann::json j{{"index", index},         {"read", schedule.read},  {"delay", schedule.delay},
-                     {"token", token},         {"verdict", verdict},     {"signature", signature},
-                     {"findings", findings},   {"ms", ms}};
+    nlohmann::json points = nlohmann::json::array();
+    for (const auto& i : schedule.injections)
+        points.push_back({i.read, i.delay});
+    nlohmann::json j{{"index", index},   {"sub", sub},         {"injections", points},
+                     {"token", token},   {"verdict", verdict}, {"signature", signature},
+                     {"findings", findings}, {"ms", ms}};
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -141,7 +165,11 @@ ScheduleResult ScheduleResult::from_json_line(const std::string& line)
         auto j = nlohmann::json::parse(line);
         ScheduleResult r;
         r.index = j.at("index");
-        r.schedule = {j.at("read"), j.at("delay")};
+        r.sub = j.at("sub");
+        for (const auto& point : j.at("injections"))
+            r.schedule.injections.push_back({point.at(0).get<uint64_t>(), point.at(1).get<unsigned>()});
+        if (r.schedule.injections.empty())
+            throw BadInput("not a campaign result line: a schedule without injections");
         r.token = j.at("token");
         r.verdict = j.at("verdict");
         r.signature = j.at("signature");
@@ -153,10 +181,37 @@ ScheduleResult ScheduleResult::from_json_line(const std::string& line)
     }
 }
 
+void explore(const Schedule& root, unsigned max_preemptions,
+             const std::function<ScheduleResult(const Schedule&, size_t sub)>& run,
+             const std::function<bool(const ScheduleResult&)>& emit)
+{
+    size_t sub = 0;
+    // Depth first with an explicit stack: a root's subtree runs in one worker, from
+    // one snapshot, in an order that is the same in every run.
+    std::vector<Schedule> stack{root};
+    while (!stack.empty()) {
+        Schedule schedule = std::move(stack.back());
+        stack.pop_back();
+        ScheduleResult r = run(schedule, sub++);
+        if (!emit(r))
+            return;
+        if (r.clean() && schedule.injections.size() < max_preemptions) {
+            auto children = extensions(schedule, r.windows);
+            stack.insert(stack.end(), std::make_move_iterator(children.rbegin()),
+                         std::make_move_iterator(children.rend()));
+        }
+    }
+}
+
+bool campaign_order(const ScheduleResult& a, const ScheduleResult& b)
+{
+    return std::pair{a.index, a.sub} < std::pair{b.index, b.sub};
+}
+
 std::vector<FindingGroup> group_results(const std::vector<ScheduleResult>& results)
 {
     std::vector<ScheduleResult> sorted = results;
-    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+    std::sort(sorted.begin(), sorted.end(), campaign_order);
     std::vector<FindingGroup> groups;
     for (const auto& r : sorted) {
         // A run can fail or crash without a finding (the guest's own verdict): keep

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -12,19 +13,41 @@
 
 namespace cr3rig {
 
-// One injection: after the `read`-th dynamic CR3 read (1-based), `delay`
-// instructions later (0 = right after the read). As a policy: nth:READ:DELAY.
-struct Schedule {
+// One forced preemption: after the `read`-th dynamic CR3 read of the run (1-based),
+// `delay` instructions later (0 = right after the read).
+struct Injection {
     uint64_t read = 1;
     unsigned delay = 0;
+    bool operator==(const Injection&) const = default;
+};
+
+// More preemptions per run than this multiply the schedules past any use.
+constexpr unsigned kMaxPreemptions = 4;
+
+// The preemptions of one run, in increasing read order. As a policy:
+// nth:READ:DELAY[,READ:DELAY...].
+struct Schedule {
+    std::vector<Injection> injections;
+
+    Schedule() = default;
+    Schedule(uint64_t read, unsigned delay) : injections{{read, delay}} {}
+    explicit Schedule(std::vector<Injection> points) : injections(std::move(points)) {}
+
     std::string policy() const;
+    uint64_t last_read() const { return injections.empty() ? 0 : injections.back().read; }
     bool operator==(const Schedule&) const = default;
 };
 
-// Every (read, offset) pair of a reference run: `windows[i]` is the number of
-// instructions from read i+1 to the next CR3 write (0 = none within the bound, then
-// only offset 0 is tried).
-std::vector<Schedule> enumerate_schedules(const std::vector<unsigned>& windows);
+// `parent` plus one more preemption: at every read after its last one and every
+// offset inside that read's window, where `windows[i]` is the number of instructions
+// from read i+1 to the next CR3 write in the parent's own run (0 = none within the
+// bound, then only offset 0 is tried). With an empty parent: every (read, offset)
+// pair of a reference run.
+std::vector<Schedule> extensions(const Schedule& parent, const std::vector<unsigned>& windows);
+inline std::vector<Schedule> enumerate_schedules(const std::vector<unsigned>& windows)
+{
+    return extensions(Schedule{}, windows);
+}
 
 // The K-th of N deterministic slices (K is 1-based): schedules whose index % N == K-1.
 std::vector<size_t> shard_indices(size_t count, unsigned k, unsigned n);
@@ -40,7 +63,9 @@ struct ReplayToken {
     uint64_t rig_clock = 0;
     uint64_t livelock_faults = 16;
 
-    std::string encode() const;                  // "cr3rig1-<hash>-<read>-<delay>-<clock>-<faults>"
+    // "cr3rig1-<hash>-<reads>-<delays>-<clock>-<faults>", several reads and delays
+    // joined by dots: cr3rig1-...-2.5-0.3-32-16 is nth:2:0,5:3.
+    std::string encode() const;
     static ReplayToken decode(const std::string& text);  // throws BadInput
 };
 
@@ -51,17 +76,34 @@ uint64_t content_hash(const std::vector<uint8_t>& bytes);  // FNV-1a 64
 std::string signature(const std::vector<Finding>& findings);
 
 struct ScheduleResult {
-    size_t index = 0;  // in the campaign's schedule list
+    size_t index = 0;  // of its root: the one-preemption schedule in the campaign's list
+    size_t sub = 0;    // 0 = the root itself, then its extensions in the order explored
     Schedule schedule;
     std::string token;
     std::string verdict;  // PASS, FAIL, CRASH, TIMEOUT
     std::string signature;
     std::vector<std::string> findings;  // describe() of each
     double ms = 0;
+    // Per dynamic read of this run, its window (see extensions()); only when measured,
+    // and not part of the JSON line.
+    std::vector<unsigned> windows;
 
+    bool clean() const { return verdict == "PASS" && signature == "clean"; }
     std::string to_json_line() const;
     static ScheduleResult from_json_line(const std::string& line);  // throws BadInput
 };
+
+// Runs `root` (at `index`) and then, depth first and up to `max_preemptions` per run,
+// the extensions of every run that came out clean: a preemption only matters on top of
+// a run that has not already gone wrong. `run(schedule, sub)` runs one schedule
+// (measuring its windows when it may be extended); `emit` gets each result and says
+// whether to go on (false: stop, e.g. a time budget is spent).
+void explore(const Schedule& root, unsigned max_preemptions,
+             const std::function<ScheduleResult(const Schedule&, size_t sub)>& run,
+             const std::function<bool(const ScheduleResult&)>& emit);
+
+// Campaign order: by root index, then by position in the root's exploration.
+bool campaign_order(const ScheduleResult& a, const ScheduleResult& b);
 
 struct FindingGroup {
     std::string signature;

@@ -19,11 +19,21 @@ TrapOptions trap_options_for(const CampaignOptions& options)
     return trap_options;
 }
 
+// The engine for one schedule: its preemptions, and its windows measured if a
+// campaign may add one more to it.
+void set_up_for(TrapEngine& engine, const Schedule& schedule, const CampaignOptions& options)
+{
+    engine.set_policy(InjectionPolicy::parse(schedule.policy()));
+    if (schedule.injections.size() < options.max_preemptions)
+        engine.set_measure_windows(options.window_bound);
+}
+
 ScheduleResult result_of(const RunResult& run, const TrapEngine& engine, const Schedule& schedule, size_t index,
-                         const std::string& token)
+                         size_t sub, const std::string& token)
 {
     ScheduleResult r;
     r.index = index;
+    r.sub = sub;
     r.schedule = schedule;
     r.token = token;
     r.verdict = std::string(name_of(run.verdict));
@@ -31,6 +41,7 @@ ScheduleResult result_of(const RunResult& run, const TrapEngine& engine, const S
     for (const auto& f : engine.findings())
         r.findings.push_back(describe(f));
     r.ms = std::chrono::duration<double, std::milli>(run.run_time).count();
+    r.windows = engine.read_windows();
     return r;
 }
 
@@ -58,21 +69,20 @@ std::vector<unsigned> measure_windows(const ElfImage& image, const CampaignOptio
 }
 
 ScheduleResult run_schedule(const ElfImage& image, const Schedule& schedule, const CampaignOptions& options,
-                            size_t index)
+                            size_t index, size_t sub)
 {
-    TrapOptions trap_options = trap_options_for(options);
-    trap_options.policy = InjectionPolicy::parse(schedule.policy());
-    TrapEngine engine(std::move(trap_options));
+    TrapEngine engine(trap_options_for(options));
+    set_up_for(engine, schedule, options);
     RunOptions run_options = quiet_run_options(options);
     run_options.hook = &engine;
     RunResult result = run_guest(image, run_options);
     std::string token =
         ReplayToken{content_hash(image.bytes()), schedule, options.rig_clock, options.livelock_faults}.encode();
-    return result_of(result, engine, schedule, index, token);
+    return result_of(result, engine, schedule, index, sub, token);
 }
 
 SnapshotCampaign::SnapshotCampaign(const ElfImage& image, const CampaignOptions& options)
-    : image_(image), options_(options), session_(image, quiet_run_options(options)),
+    : options_(options), session_(image, quiet_run_options(options)),
       guest_hash_(content_hash(image.bytes()))
 {
     TrapOptions trap_options = trap_options_for(options);
@@ -104,13 +114,13 @@ std::vector<unsigned> SnapshotCampaign::measure_windows()
     return engine.read_windows();
 }
 
-ScheduleResult SnapshotCampaign::run(const Schedule& schedule, size_t index)
+ScheduleResult SnapshotCampaign::run(const Schedule& schedule, size_t index, size_t sub)
 {
     TrapEngine engine = *base_;
-    engine.set_policy(InjectionPolicy::parse(schedule.policy()));
+    set_up_for(engine, schedule, options_);
     RunResult result = run_from_snapshot(engine);
     std::string token = ReplayToken{guest_hash_, schedule, options_.rig_clock, options_.livelock_faults}.encode();
-    return result_of(result, engine, schedule, index, token);
+    return result_of(result, engine, schedule, index, sub, token);
 }
 
 }  // namespace cr3rig

@@ -19,6 +19,9 @@ struct CampaignOptions {
     uint64_t livelock_abort = 2000;  // see TrapOptions
     std::chrono::milliseconds timeout{30'000};
     unsigned window_bound = 64;  // instructions after a read looked at for its write
+    // Preemptions per run (see explore()). A schedule with fewer is run with its
+    // windows measured, so that it can be extended.
+    unsigned max_preemptions = 1;
 };
 
 // Runs the guest once without injection and returns, per dynamic CR3 read, the
@@ -27,7 +30,7 @@ std::vector<unsigned> measure_windows(const ElfImage& image, const CampaignOptio
 
 // One schedule in a fresh VM (what `cr3rig replay` does).
 ScheduleResult run_schedule(const ElfImage& image, const Schedule& schedule, const CampaignOptions& options,
-                            size_t index);
+                            size_t index, size_t sub = 0);
 
 // The fast way: one VM, booted once to the first CR3 read (the first injection
 // opportunity) and saved there, together with the trap engine's state; each schedule
@@ -39,14 +42,13 @@ public:
 
     bool has_reads() const { return has_reads_; }  // no CR3 read at all: nothing to explore
     std::vector<unsigned> measure_windows();
-    ScheduleResult run(const Schedule& schedule, size_t index);
+    ScheduleResult run(const Schedule& schedule, size_t index, size_t sub = 0);
     std::chrono::nanoseconds last_restore_time() const { return last_restore_; }
     uint64_t last_pages_restored() const { return session_.pages_restored(); }
 
 private:
     RunResult run_from_snapshot(TrapEngine& engine);
 
-    const ElfImage& image_;
     CampaignOptions options_;
     GuestSession session_;
     std::unique_ptr<TrapEngine> base_;  // as it was at the snapshot

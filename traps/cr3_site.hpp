@@ -1,4 +1,5 @@
-// Instructions in guest code that read, write or flush the translation root.
+// Instructions in guest code that read, write or flush the translation root, and
+// those that move the IDT (where the #PF entry is found).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@ enum class SiteKind {
     Cr4Write,  // mov reg, %cr4: may toggle PGE/PCIDE, which flushes the TLB
     Invlpg,    // flushes one translation
     Invpcid,   // flushes by PCID
+    Lidt,      // loads the IDT: the #PF entry the rig watches may move
 };
 
 const char* name_of(SiteKind kind);

@@ -1,5 +1,10 @@
 #include "history_writer.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "errors.hpp"
@@ -15,30 +20,49 @@ constexpr size_t kFlushBytes = 1 << 16;
 std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 }  // namespace
 
-HistoryWriter::HistoryWriter(const std::string& path) : file_(std::fopen(path.c_str(), "w"))
+HistoryWriter::HistoryWriter(const std::string& path)
+    : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644))
 {
-    if (!file_)
-        throw BadInput("cannot write trace file " + path);
+    if (fd_ < 0)
+        throw BadInput("cannot write trace file " + path + ": " + std::strerror(errno));
 }
 
 HistoryWriter::~HistoryWriter()
 {
     flush();
-    std::fclose(file_);
+    ::close(fd_);
 }
 
 void HistoryWriter::line(const std::string& json)
 {
+    if (buffer_.empty())
+        first_buffered_ = std::chrono::steady_clock::now();
     buffer_ += json;
     buffer_ += '\n';
     if (buffer_.size() >= kFlushBytes)
         flush();
+    else
+        flush_if_due();
 }
 
+void HistoryWriter::flush_if_due()
+{
+    if (!buffer_.empty() && std::chrono::steady_clock::now() - first_buffered_ >= kFlushInterval)
+        flush();
+}
+
+// One write(2) for the whole chunk, so the file never ends inside a record unless the
+// disk is full; a short write is retried for the rest.
 void HistoryWriter::flush()
 {
-    std::fwrite(buffer_.data(), 1, buffer_.size(), file_);
-    std::fflush(file_);
+    for (size_t off = 0; off < buffer_.size();) {
+        ssize_t n = ::write(fd_, buffer_.data() + off, buffer_.size() - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;  // disk full or the like: the history ends here, the run does not
+        off += static_cast<size_t>(n);
+    }
     buffer_.clear();
 }
 
@@ -107,6 +131,7 @@ void HistoryWriter::finding(const Finding& f)
         j["host_ns"] = f.host_ns;
     }
     line(dump(j));
+    flush();  // a finding is what a user kills a long run after seeing
 }
 
 void HistoryWriter::verdict(const std::string& verdict, const std::string& reason)

@@ -1,10 +1,11 @@
 // The CR3 history as JSON Lines (schema: docs/trace-format.md). Records are buffered
-// and written in large chunks, so tracing adds almost nothing to the time the vCPU
-// spends stopped; each chunk ends on a record boundary, so a killed run leaves a
-// valid prefix.
+// and written in chunks, so tracing adds almost nothing to the time the vCPU spends
+// stopped. Each chunk is whole records and goes out in one write(2), once it is
+// kFlushInterval old (checked at every VM exit), and at once for findings and the verdict:
+// a run killed even by SIGKILL leaves a valid prefix, short of at most that much.
 #pragma once
 
-#include <cstdio>
+#include <chrono>
 #include <string>
 
 #include "trap_event.hpp"
@@ -24,12 +25,16 @@ public:
     void finding(const Finding& finding);
     void verdict(const std::string& verdict, const std::string& reason);
     void flush();
+    void flush_if_due();  // the trap engine calls it at every exit
+
+    static constexpr auto kFlushInterval = std::chrono::milliseconds(100);
 
 private:
     void line(const std::string& json);
 
-    std::FILE* file_;
+    int fd_;
     std::string buffer_;
+    std::chrono::steady_clock::time_point first_buffered_;
 };
 
 }  // namespace cr3rig

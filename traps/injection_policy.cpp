@@ -1,5 +1,6 @@
 #include "injection_policy.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "errors.hpp"
@@ -21,7 +22,7 @@ std::optional<T> number(const std::string& s)
 [[noreturn]] void bad(const std::string& text, const std::string& why)
 {
     throw BadInput("--inject " + text + ": " + why +
-                   " (expected none, after-read, after-read:K, nth:N[:K] or random:SEED[:P])");
+                   " (expected none, after-read, after-read:K, nth:N[:K][,N[:K]...] or random:SEED[:P])");
 }
 
 }  // namespace
@@ -44,18 +45,17 @@ InjectionPolicy InjectionPolicy::parse(const std::string& text)
             p.delay_ = *k;
         }
     } else if (head == "nth") {
-        auto second = rest.find(':');
-        auto n = has_arg ? number<uint64_t>(rest.substr(0, second)) : std::nullopt;
-        if (!n || *n == 0)
+        if (!has_arg)
             bad(text, "N must be a positive number");
-        if (second != std::string::npos) {
-            auto k = number<unsigned>(rest.substr(second + 1));
-            if (!k || *k > 1000)
-                bad(text, "K must be a number of instructions from 0 to 1000");
-            p.delay_ = *k;
+        for (size_t start = 0, end; start <= rest.size(); start = end + 1) {
+            end = std::min(rest.find(',', start), rest.size());
+            Point point = parse_point(text, rest.substr(start, end - start));
+            if (!p.points_.empty() && point.read <= p.points_.back().read)
+                bad(text, "the reads of several preemptions must increase");
+            p.points_.push_back(point);
         }
         p.mode_ = Mode::Nth;
-        p.nth_ = *n;
+        p.delay_ = p.points_.front().delay;
     } else if (head == "random") {
         auto second = rest.find(':');
         auto seed = has_arg ? number<uint64_t>(rest.substr(0, second)) : std::nullopt;
@@ -75,13 +75,35 @@ InjectionPolicy InjectionPolicy::parse(const std::string& text)
     return p;
 }
 
+InjectionPolicy::Point InjectionPolicy::parse_point(const std::string& policy, const std::string& point)
+{
+    auto colon = point.find(':');
+    auto n = number<uint64_t>(point.substr(0, colon));
+    if (!n || *n == 0)
+        bad(policy, "N must be a positive number");
+    Point out{*n, 0};
+    if (colon != std::string::npos) {
+        auto k = number<unsigned>(point.substr(colon + 1));
+        if (!k || *k > 1000)
+            bad(policy, "K must be a number of instructions from 0 to 1000");
+        out.delay = *k;
+    }
+    return out;
+}
+
 bool InjectionPolicy::should_inject()
 {
     reads_++;
     switch (mode_) {
     case Mode::None: return false;
     case Mode::AfterRead: return true;
-    case Mode::Nth: return reads_ == nth_;
+    case Mode::Nth:
+        for (const Point& point : points_)
+            if (point.read == reads_) {
+                delay_ = point.delay;
+                return true;
+            }
+        return false;
     case Mode::Random: return std::uniform_real_distribution<double>(0.0, 1.0)(rng_) < probability_;
     }
     return false;

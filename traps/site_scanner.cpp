@@ -18,6 +18,7 @@ const char* name_of(SiteKind kind)
     case SiteKind::Cr4Write: return "cr4-write";
     case SiteKind::Invlpg: return "invlpg";
     case SiteKind::Invpcid: return "invpcid";
+    case SiteKind::Lidt: return "lidt";
     }
     return "?";
 }
@@ -67,6 +68,10 @@ bool classify(csh handle, const cs_insn& insn, Cr3Site& site)
     }
     if (insn.id == X86_INS_INVPCID) {
         site.kind = SiteKind::Invpcid;
+        return true;
+    }
+    if (insn.id == X86_INS_LIDT) {
+        site.kind = SiteKind::Lidt;
         return true;
     }
     if (insn.id != X86_INS_MOV || x86.op_count != 2 || x86.operands[0].type != X86_OP_REG ||

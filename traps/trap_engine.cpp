@@ -61,10 +61,13 @@ std::string TrapEngine::backend() const
                " writes > " + std::to_string(kHwSlots) + " debug registers, and software breakpoints fail on " +
                "nested hosts (int3 at CPL0)";
     unsigned used = reads + writes + (pf_entry_ ? 1 : 0) + static_cast<unsigned>(flush_armed_.size());
+    unsigned lidt = std::min(static_cast<unsigned>(idt_loads_.size()), kHwSlots - std::min(used, kHwSlots));
+    used += lidt;
     return "hardware breakpoints: " + std::to_string(reads) + " read, " + std::to_string(writes) + " write" +
            (pf_entry_ ? ", #PF entry" : "") +
-           (flush_armed_.empty() ? "" : ", " + std::to_string(flush_armed_.size()) + " flush") + " (" +
-           std::to_string(used) + " of " + std::to_string(kHwSlots) + " slots)";
+           (flush_armed_.empty() ? "" : ", " + std::to_string(flush_armed_.size()) + " flush") +
+           (lidt ? ", " + std::to_string(lidt) + " lidt" : "") + " (" + std::to_string(used) + " of " +
+           std::to_string(kHwSlots) + " slots)";
 }
 
 void TrapEngine::start(RunContext& ctx)
@@ -78,14 +81,7 @@ void TrapEngine::start(RunContext& ctx)
     const ElfImage& img = require_elf64(ctx.image, kTrapEngineUse);
     started_ = true;
     start_ = std::chrono::steady_clock::now();
-    sites_ = scan_cr3_sites(img);
-    for (const auto& site : sites_) {
-        if (site.kind == SiteKind::Cr3Read || site.kind == SiteKind::Cr3Write)
-            trapped_[site.address] = site;
-        else
-            flush_sites_[site.address] = site;
-    }
-    full_step_ = trapped_.size() > kHwSlots;
+    use_sites(scan_cr3_sites(img));
     if (full_step_)
         note("single-stepping every instruction: ~6 us each, and hlt does not halt while stepping");
     else if (trapped_.size() == kHwSlots)
@@ -107,6 +103,57 @@ void TrapEngine::start(RunContext& ctx)
     arm(ctx, false);
     if (options_.history)
         options_.history->header(options_.guest, options_.policy.text(), backend());
+}
+
+void TrapEngine::use_sites(std::vector<Cr3Site> sites)
+{
+    sites_ = std::move(sites);
+    trapped_.clear();
+    flush_sites_.clear();
+    idt_loads_.clear();
+    for (const auto& site : sites_) {
+        if (site.kind == SiteKind::Cr3Read || site.kind == SiteKind::Cr3Write)
+            trapped_[site.address] = site;
+        else if (site.kind == SiteKind::Lidt)
+            idt_loads_.insert(site.address);
+        else
+            flush_sites_[site.address] = site;
+    }
+    full_step_ = trapped_.size() > kHwSlots;
+}
+
+// A guest may rewrite its own code. A breakpoint that fires where the scanned
+// instruction no longer is must not be taken for a CR3 access (performing a `mov`
+// that is not there would corrupt the guest), so each hit checks the bytes first.
+bool TrapEngine::site_intact(RunContext& ctx, const Cr3Site& site)
+{
+    auto now = read_guest_bytes(ctx.memory, ctx.vcpu.synced_sregs().cr3, site.address, site.bytes.size());
+    return now && *now == site.bytes;
+}
+
+// Scans the image's executable segments again as they are in guest memory now, so
+// sites the guest removed are dropped and sites it wrote into them are trapped.
+void TrapEngine::rescan(RunContext& ctx, uint64_t changed_at)
+{
+    std::vector<Cr3Site> sites;
+    uint64_t cr3 = ctx.vcpu.synced_sregs().cr3;
+    for (const auto& segment : require_elf64(ctx.image, kTrapEngineUse).segments()) {
+        if (!segment.executable || segment.filesz == 0)
+            continue;
+        auto code = read_guest_bytes(ctx.memory, cr3, segment.vaddr, segment.filesz);
+        if (!code)
+            continue;  // not mapped under this CR3: nothing to trap there now
+        for (auto& site : scan_cr3_sites(code->data(), code->size(), segment.vaddr)) {
+            site.symbol = ctx.image.symbolize(site.address).value_or("");
+            sites.push_back(std::move(site));
+        }
+    }
+    size_t before = trapped_.size();
+    use_sites(std::move(sites));
+    stats_.rescans++;
+    note("the guest rewrote its code at " + hex(changed_at) + ", a CR3 site: rescanned, " + std::to_string(before) +
+         " -> " + std::to_string(trapped_.size()) + " CR3 sites");
+    arm(ctx, pending_.has_value() || stepping_over_);
 }
 
 void TrapEngine::note(const std::string& text)
@@ -148,6 +195,17 @@ void TrapEngine::arm(RunContext& ctx, bool single_step)
         if (flush_armed_.size() < flush_sites_.size())
             note(std::to_string(flush_sites_.size() - flush_armed_.size()) +
                  " TLB-flush sites (invlpg/invpcid/mov cr4) not trapped: no debug register left");
+        // IDT loads come last: the IDT is also re-read at every exit, so only a fault
+        // between a `lidt` and the next exit can be missed without them.
+        size_t idt_armed = 0;
+        for (auto it = idt_loads_.begin(); it != idt_loads_.end() && slot < kHwSlots; ++it, ++slot, ++idt_armed) {
+            dbg.arch.debugreg[slot] = *it;
+            dr7 |= 2ull << (slot * 2);
+        }
+        if (idt_armed < idt_loads_.size())
+            note(std::to_string(idt_loads_.size() - idt_armed) +
+                 " lidt sites not trapped (no debug register left): the #PF entry is found again at the next "
+                 "exit after an IDT load, so faults in between are not seen");
         dbg.arch.debugreg[7] = dr7;
     }
     ctx.vcpu.set_guest_debug(dbg);
@@ -171,7 +229,7 @@ void TrapEngine::watch_idt(RunContext& ctx)
     }
     if (entry != pf_entry_) {
         pf_entry_ = entry;
-        arm(ctx, false);
+        arm(ctx, pending_.has_value() || stepping_over_);
     }
 }
 
@@ -320,6 +378,8 @@ ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consum
     }
     if (options_.rig_clock_exits)
         rig_clock(ctx, exit);
+    if (options_.history)
+        options_.history->flush_if_due();
     watch_idt(ctx);
     if (exit.kind != ExitKind::Debug)
         return std::nullopt;
@@ -340,6 +400,11 @@ ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consum
         // Full-step mode: every instruction is a candidate site, look at this one.
     }
     uint64_t rip = ctx.vcpu.synced_regs().rip;
+    if (auto it = trapped_.find(rip); it != trapped_.end() && !site_intact(ctx, it->second)) {
+        rescan(ctx, rip);
+        if (!trapped_.count(rip))
+            return std::nullopt;  // no longer a site: the breakpoint is gone, the guest goes on
+    }
     if (auto it = trapped_.find(rip); it != trapped_.end()) {
         if (it->second.kind == SiteKind::Cr3Read)
             on_read(ctx, it->second);
@@ -356,6 +421,9 @@ ExitAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit, bool& consum
         }
     } else if (auto f = flush_sites_.find(rip); f != flush_sites_.end()) {
         on_flush(ctx, f->second);
+    } else if (idt_loads_.count(rip)) {
+        stats_.idt_loads++;
+        step_over_breakpoint(ctx);  // at the step's exit watch_idt() sees the new IDTR
     } else if (!full_step_) {
         stats_.unexpected_debug_exits++;  // e.g. a #DB of the guest's own: let it go on
         step_over_breakpoint(ctx);
@@ -378,8 +446,8 @@ void TrapEngine::on_read(RunContext& ctx, const Cr3Site& site)
     // Execute the read one step, so its register holds the value read, then K more
     // steps, then inject. (Also the way in full-step mode, injecting or not.)
     pending_ = PendingRead{e, site, 1 + (inject ? options_.policy.delay() : measure), inject, false};
-    if (measure)
-        windows_.push_back(0);
+    if (options_.measure_windows)
+        windows_.push_back(0);  // an injected read keeps its place, with no window
     arm(ctx, true);
 }
 

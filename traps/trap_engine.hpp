@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,10 +64,12 @@ struct TrapStats {
     uint64_t reads = 0, writes = 0, injections = 0, page_faults = 0, flushes = 0;
     uint64_t debug_exits = 0, single_steps = 0, unexpected_debug_exits = 0;
     uint64_t rig_ticks = 0;
+    uint64_t rescans = 0;  // the guest rewrote a CR3 site's code
+    uint64_t idt_loads = 0;  // trapped lidt instructions
 };
 
 // How errors name the trap engine: it works on ELF64 images only (require_elf64).
-inline constexpr std::string_view kTrapEngineUse = "the trap engine (--inject, --trace, --rig-clock)";
+inline constexpr std::string_view kTrapEngineUse = "the trap engine (--inject, --trace, --report, --rig-clock)";
 
 // Copyable: a campaign keeps the engine as it was at its snapshot and gives each
 // schedule a copy with its own policy.
@@ -89,7 +92,8 @@ public:
     std::string backend() const;
     const std::vector<std::string>& notes() const { return notes_; }
     // With measure_windows: per dynamic read, the instructions from it to the next CR3
-    // write (1 = the very next one), or 0 if none came within the bound.
+    // write (1 = the very next one), or 0 if none came within the bound or the read
+    // was injected.
     const std::vector<unsigned>& read_windows() const { return windows_; }
     std::chrono::microseconds poke_interval() const override;
 
@@ -109,6 +113,9 @@ private:
     };
 
     void note(const std::string& text);  // once per distinct text
+    void use_sites(std::vector<Cr3Site> sites);
+    bool site_intact(RunContext& ctx, const Cr3Site& site);
+    void rescan(RunContext& ctx, uint64_t changed_at);
     void arm(RunContext& ctx, bool single_step);
     void watch_idt(RunContext& ctx);
     void step_over_breakpoint(RunContext& ctx);
@@ -133,6 +140,7 @@ private:
     // #PF entry; all of them are seen in full-step mode.
     std::map<uint64_t, Cr3Site> flush_sites_;
     std::vector<uint64_t> flush_armed_;
+    std::set<uint64_t> idt_loads_;  // lidt sites, armed with what debug registers are left
     std::optional<uint64_t> pf_entry_;
     uint64_t idt_base_ = 0, idt_limit_ = 0;
     std::optional<Offsets> offsets_;

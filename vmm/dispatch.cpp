@@ -31,12 +31,13 @@ ExitAction dispatch(const VmExit& exit, PortBus& bus, bool deadline_passed)
     case ExitKind::Io:
         if (PortDevice* device = bus.find(exit.io.port))
             return device->io(exit.io);
-        bus.count_unclaimed();
+        bus.count_unclaimed_port();
         if (!exit.io.out)
             std::memset(exit.io.data.data(), 0xff, exit.io.data.size());
         return std::nullopt;
     case ExitKind::Mmio:
         // No MMIO devices in user space (the LAPIC lives in the kernel): reads float high.
+        bus.count_unclaimed_mmio();
         if (!exit.mmio.write)
             std::memset(exit.mmio.data.data(), 0xff, exit.mmio.data.size());
         return std::nullopt;

@@ -34,16 +34,21 @@ public:
 };
 
 // Routes ports to devices. Unclaimed ports read as all-ones (as on a PC bus) and
-// writes to them are dropped; both are counted.
+// writes to them are dropped; both are counted, and so are MMIO accesses (there
+// are no MMIO devices in user space: any that reach it hit nothing).
 class PortBus {
 public:
     // Throws std::logic_error if [base, base + len) overlaps an attached device.
     void attach(uint16_t base, uint16_t len, PortDevice& device);
     PortDevice* find(uint16_t port) const;
 
-    uint64_t unclaimed_accesses() const { return unclaimed_; }
-    void set_unclaimed_accesses(uint64_t n) { unclaimed_ = n; }
-    void count_unclaimed() { unclaimed_++; }
+    struct Unclaimed {
+        uint64_t ports = 0, mmio = 0;
+    };
+    const Unclaimed& unclaimed() const { return unclaimed_; }
+    void set_unclaimed(const Unclaimed& u) { unclaimed_ = u; }
+    void count_unclaimed_port() { unclaimed_.ports++; }
+    void count_unclaimed_mmio() { unclaimed_.mmio++; }
 
 private:
     struct Range {
@@ -52,7 +57,7 @@ private:
         PortDevice* device;
     };
     std::vector<Range> ranges_;
-    uint64_t unclaimed_ = 0;
+    Unclaimed unclaimed_;
 };
 
 ExitAction dispatch(const VmExit& exit, PortBus& bus, bool deadline_passed);

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "errors.hpp"
+#include "hex.hpp"
 
 namespace cr3rig {
 
@@ -31,31 +32,47 @@ int checked_ioctl(int fd, unsigned long request, const char* name, Arg arg)
 
 #define KVM_IOCTL(fd, req, arg) checked_ioctl((fd), (req), #req, (arg))
 
-// <asm/kvm.h> declares kvm_cpuid2's entries with __DECLARE_FLEX_ARRAY, whose empty
-// struct is 1 byte in C++: g++ sizes kvm_cpuid2 as 12 bytes and puts the entries at
-// offset 12, so both the ioctl numbers and the layout would differ from the kernel's.
-// The CPUID ioctls therefore use this 8-byte header with the entries right after it.
+// <asm/kvm.h> declares the entries of kvm_cpuid2, kvm_msrs and kvm_msr_list with
+// __DECLARE_FLEX_ARRAY, whose empty struct is 1 byte in C++: g++ sizes kvm_cpuid2 as
+// 12 bytes and puts the entries at offset 12, so both the ioctl numbers and the layout
+// would differ from the kernel's. These ioctls therefore use headers of our own with
+// the entries right after them.
 struct CpuidHeader {
     uint32_t nent;
     uint32_t padding;
 };
+struct MsrsHeader {
+    uint32_t nmsrs;
+    uint32_t pad;
+};
+struct MsrListHeader {
+    uint32_t nmsrs;
+};
 constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, CpuidHeader);
 constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, CpuidHeader);
+constexpr unsigned long kGetMsrIndexList = _IOWR(KVMIO, 0x02, MsrListHeader);
+constexpr unsigned long kGetMsrs = _IOWR(KVMIO, 0x88, MsrsHeader);
+constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, MsrsHeader);
 
-// A kvm_cpuid2 buffer laid out as the kernel expects.
-class CpuidBuffer {
+// A header followed by `n` entries, laid out as the kernel expects; the header's count
+// field is the first 32 bits in all of them.
+template <typename Header, typename Entry>
+class FlexBuffer {
 public:
-    explicit CpuidBuffer(size_t n) : bytes_(sizeof(CpuidHeader) + n * sizeof(kvm_cpuid_entry2))
+    explicit FlexBuffer(size_t n) : bytes_(sizeof(Header) + n * sizeof(Entry))
     {
-        header()->nent = static_cast<uint32_t>(n);
+        uint32_t count = static_cast<uint32_t>(n);
+        std::memcpy(bytes_.data(), &count, sizeof count);
     }
-    CpuidHeader* header() { return reinterpret_cast<CpuidHeader*>(bytes_.data()); }
-    kvm_cpuid_entry2* entries() { return reinterpret_cast<kvm_cpuid_entry2*>(bytes_.data() + sizeof(CpuidHeader)); }
+    Header* header() { return reinterpret_cast<Header*>(bytes_.data()); }
+    Entry* entries() { return reinterpret_cast<Entry*>(bytes_.data() + sizeof(Header)); }
     void* data() { return bytes_.data(); }
 
 private:
     std::vector<uint8_t> bytes_;
 };
+using CpuidBuffer = FlexBuffer<CpuidHeader, kvm_cpuid_entry2>;
+using MsrBuffer = FlexBuffer<MsrsHeader, kvm_msr_entry>;
 
 }  // namespace
 
@@ -117,6 +134,18 @@ std::vector<kvm_cpuid_entry2> Kvm::supported_cpuid() const
             return {buf.entries(), buf.entries() + std::min(buf.header()->nent, n)};
         if (errno != E2BIG || n >= 4096)
             throw KvmError("KVM_GET_SUPPORTED_CPUID", errno);
+    }
+}
+
+std::vector<uint32_t> Kvm::msr_index_list() const
+{
+    // The kernel says E2BIG (and how many there are) until the buffer is large enough.
+    for (uint32_t n = 256;; n *= 2) {
+        FlexBuffer<MsrListHeader, uint32_t> buf(n);
+        if (::ioctl(fd_.get(), kGetMsrIndexList, buf.data()) == 0)
+            return {buf.entries(), buf.entries() + std::min(buf.header()->nmsrs, n)};
+        if (errno != E2BIG || n >= 65536)
+            throw KvmError("KVM_GET_MSR_INDEX_LIST", errno);
     }
 }
 
@@ -334,6 +363,25 @@ kvm_vcpu_events Vcpu::get_vcpu_events() const
 }
 
 void Vcpu::set_vcpu_events(const kvm_vcpu_events& events) { KVM_IOCTL(fd_.get(), KVM_SET_VCPU_EVENTS, &events); }
+
+std::vector<kvm_msr_entry> Vcpu::get_msrs(const std::vector<uint32_t>& indices) const
+{
+    MsrBuffer buf(indices.size());
+    for (size_t i = 0; i < indices.size(); i++)
+        buf.entries()[i] = kvm_msr_entry{indices[i], 0, 0};
+    // KVM_GET_MSRS returns how many it read; it stops at the first it cannot.
+    int read = checked_ioctl(fd_.get(), kGetMsrs, "KVM_GET_MSRS", buf.data());
+    return {buf.entries(), buf.entries() + read};
+}
+
+void Vcpu::set_msrs(const std::vector<kvm_msr_entry>& msrs)
+{
+    MsrBuffer buf(msrs.size());
+    std::copy(msrs.begin(), msrs.end(), buf.entries());
+    int written = checked_ioctl(fd_.get(), kSetMsrs, "KVM_SET_MSRS", buf.data());
+    if (static_cast<size_t>(written) != msrs.size())
+        throw KvmError("KVM_SET_MSRS (MSR " + hex(msrs[static_cast<size_t>(written)].index) + " refused)", EINVAL);
+}
 
 kvm_debugregs Vcpu::get_debugregs() const
 {

@@ -46,6 +46,7 @@ public:
     int check_extension(long cap) const;  // KVM_CHECK_EXTENSION: 0 = absent
     size_t vcpu_mmap_size() const;
     std::vector<kvm_cpuid_entry2> supported_cpuid() const;
+    std::vector<uint32_t> msr_index_list() const;  // the MSRs KVM can save and restore
 
     // Throws KvmUnavailable naming every required capability this host lacks.
     void require_capabilities() const;
@@ -112,6 +113,9 @@ public:
     void set_fpu(const kvm_fpu& fpu);
     kvm_vcpu_events get_vcpu_events() const;
     void set_vcpu_events(const kvm_vcpu_events& events);
+    // Reads the MSRs in order, up to the first one KVM cannot read.
+    std::vector<kvm_msr_entry> get_msrs(const std::vector<uint32_t>& indices) const;
+    void set_msrs(const std::vector<kvm_msr_entry>& msrs);  // all or a KvmError
     kvm_debugregs get_debugregs() const;
     void set_debugregs(const kvm_debugregs& dbg);
 

@@ -1,5 +1,7 @@
 #include "page_walk.hpp"
 
+#include <algorithm>
+
 #include "guest_memory.hpp"
 
 namespace cr3rig {
@@ -45,6 +47,23 @@ std::optional<uint64_t> read_guest_u64(const GuestMemory& memory, uint64_t cr3, 
         value |= uint64_t{memory.read<uint8_t>(*pa)} << (8 * i);
     }
     return value;
+}
+
+std::optional<std::vector<uint8_t>> read_guest_bytes(const GuestMemory& memory, uint64_t cr3, uint64_t gva,
+                                                     size_t len)
+{
+    std::vector<uint8_t> out;
+    out.reserve(len);
+    while (out.size() < len) {
+        uint64_t at = gva + out.size();
+        size_t chunk = std::min<uint64_t>(len - out.size(), 4096 - (at & 4095));  // to the page's end
+        auto pa = translate(memory, cr3, at);
+        if (!pa || !memory.contains(*pa, chunk))
+            return std::nullopt;
+        auto bytes = memory.span(*pa, chunk);
+        out.insert(out.end(), bytes.begin(), bytes.end());
+    }
+    return out;
 }
 
 std::optional<std::string> read_guest_cstring(const GuestMemory& memory, uint64_t cr3, uint64_t gva, size_t max)

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace cr3rig {
 
@@ -15,6 +16,8 @@ std::optional<uint64_t> translate(const GuestMemory& memory, uint64_t cr3, uint6
 
 // Reads through translate(); nullopt when any byte is unmapped.
 std::optional<uint64_t> read_guest_u64(const GuestMemory& memory, uint64_t cr3, uint64_t gva);
+std::optional<std::vector<uint8_t>> read_guest_bytes(const GuestMemory& memory, uint64_t cr3, uint64_t gva,
+                                                     size_t len);
 std::optional<std::string> read_guest_cstring(const GuestMemory& memory, uint64_t cr3, uint64_t gva, size_t max);
 
 }  // namespace cr3rig

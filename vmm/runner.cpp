@@ -1,5 +1,6 @@
 #include "runner.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -25,6 +26,10 @@ using Clock = std::chrono::steady_clock;
 // The TSS KVM needs on Intel hosts for real-mode emulation: three pages just below
 // the BIOS area at 4 GiB, far above any guest RAM the rig hands out.
 constexpr uint64_t kKvmTssGpa = 0xfffbd000;
+
+// A guest can print without end: the result keeps this much of its console (the
+// live on_console stream gets all of it).
+constexpr size_t kConsoleKept = 1 << 20;
 
 // Not in Debian bookworm's <linux/kvm.h> (Linux 6.1); the capability came with 6.11.
 constexpr uint32_t kCapApicBusCyclesNs = 237;
@@ -56,7 +61,10 @@ struct Machine {
           memory(options.memory_bytes),
           uart(CR3RIG_UART_PORT,
                [&result, &options](char c) {
-                   result.console += c;
+                   if (result.console.size() < kConsoleKept)
+                       result.console += c;
+                   else
+                       result.console_dropped++;
                    if (options.on_console)
                        options.on_console(c);
                }),
@@ -117,6 +125,39 @@ std::string crash_dump(const Vcpu& vcpu, const BootImage& image)
 
 }  // namespace
 
+// The MSRs a snapshot keeps, those of them KVM can save: the ones a guest kernel
+// programs and that are in neither the special registers (EFER, FS/GS base, APIC
+// base) nor the LAPIC state (the x2APIC registers).
+constexpr uint32_t kSnapshotMsrs[] = {
+    0x10,        // IA32_TSC: the guest's time stamp counter goes back with it
+    0x3b,        // IA32_TSC_ADJUST
+    0x174,       // SYSENTER_CS
+    0x175,       // SYSENTER_ESP
+    0x176,       // SYSENTER_EIP
+    0x1a0,       // IA32_MISC_ENABLE
+    0x277,       // IA32_PAT
+    0x6e0,       // IA32_TSC_DEADLINE
+    0xc0000081,  // STAR
+    0xc0000082,  // LSTAR
+    0xc0000083,  // CSTAR
+    0xc0000084,  // SFMASK
+    0xc0000102,  // KERNEL_GS_BASE
+    0xc0000103,  // TSC_AUX
+};
+
+std::vector<kvm_msr_entry> save_msrs(const Kvm& kvm, const Vcpu& vcpu)
+{
+    std::vector<uint32_t> known = kvm.msr_index_list();
+    std::vector<kvm_msr_entry> out;
+    for (uint32_t index : kSnapshotMsrs) {
+        if (std::find(known.begin(), known.end(), index) == known.end())
+            continue;
+        auto read = vcpu.get_msrs({index});  // one at a time: a refusal ends a batch
+        out.insert(out.end(), read.begin(), read.end());
+    }
+    return out;
+}
+
 // The state a snapshot keeps: guest memory, the vCPU, the in-kernel irqchip and
 // clock, and the host side (device registers, counters, the partial result).
 struct SavedState {
@@ -127,13 +168,14 @@ struct SavedState {
     kvm_lapic_state lapic;
     kvm_vcpu_events events;
     kvm_debugregs debugregs;  // the guest's own DR0-7 (the rig's breakpoints live apart)
+    std::vector<kvm_msr_entry> msrs;
     uint32_t mp_state;
     kvm_irqchip pic_master, pic_slave, ioapic;
     kvm_clock_data clock;
     Uart uart;
     FwCfg fw_cfg;
     RigPort::Counters rig;
-    uint64_t unclaimed;
+    PortBus::Unclaimed unclaimed;
     RunResult result;
 };
 
@@ -207,7 +249,9 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
     if (result.verdict == Verdict::Crash)
         result.crash_dump = crash_dump(m.vcpu, impl_->image);
     result.bad_rig_messages = m.rig.bad_messages();
-    result.unclaimed_port_accesses = m.bus.unclaimed_accesses();
+    result.dropped_rig_messages = m.rig.dropped();
+    result.unclaimed_port_accesses = m.bus.unclaimed().ports;
+    result.unclaimed_mmio_accesses = m.bus.unclaimed().mmio;
     result.bench_port_hits = m.bench.hits();
     result.bench_port_window = m.bench.window();
     if (hook)
@@ -220,8 +264,8 @@ void GuestSession::take_snapshot()
     Machine& m = impl_->m;
     auto s = std::make_unique<SavedState>(SavedState{
         {}, m.vcpu.get_regs(), m.vcpu.get_sregs(), m.vcpu.get_fpu(), m.vcpu.get_lapic(), m.vcpu.get_vcpu_events(),
-        m.vcpu.get_debugregs(), m.vcpu.mp_state(), m.vm.get_irqchip(KVM_IRQCHIP_PIC_MASTER), m.vm.get_irqchip(KVM_IRQCHIP_PIC_SLAVE),
-        m.vm.get_irqchip(KVM_IRQCHIP_IOAPIC), m.vm.get_clock(), m.uart, m.fw_cfg, m.rig.counters(), m.bus.unclaimed_accesses(),
+        m.vcpu.get_debugregs(), save_msrs(m.kvm, m.vcpu), m.vcpu.mp_state(), m.vm.get_irqchip(KVM_IRQCHIP_PIC_MASTER), m.vm.get_irqchip(KVM_IRQCHIP_PIC_SLAVE),
+        m.vm.get_irqchip(KVM_IRQCHIP_IOAPIC), m.vm.get_clock(), m.uart, m.fw_cfg, m.rig.counters(), m.bus.unclaimed(),
         impl_->result});
     auto bytes = m.memory.span(0, m.memory.size());
     s->memory.assign(bytes.begin(), bytes.end());
@@ -262,6 +306,7 @@ void GuestSession::restore_snapshot()
     m.vcpu.set_lapic(s.lapic);
     m.vcpu.set_vcpu_events(s.events);
     m.vcpu.set_debugregs(s.debugregs);
+    m.vcpu.set_msrs(s.msrs);
     m.vcpu.set_mp_state(s.mp_state);
     m.vm.set_irqchip(s.pic_master);
     m.vm.set_irqchip(s.pic_slave);
@@ -270,7 +315,7 @@ void GuestSession::restore_snapshot()
     m.uart = s.uart;
     m.fw_cfg = s.fw_cfg;
     m.rig.set_counters(s.rig);
-    m.bus.set_unclaimed_accesses(s.unclaimed);
+    m.bus.set_unclaimed(s.unclaimed);
     impl_->result = s.result;
 }
 

@@ -41,12 +41,15 @@ struct RunResult {
     Verdict verdict = Verdict::Crash;
     std::string reason;                    // one line
     std::optional<uint32_t> guest_status;  // debug-exit value, if the guest wrote one
-    std::string console;                   // everything the guest wrote to the UART
+    std::string console;                   // what the guest wrote to the UART: the first 1 MiB
+    uint64_t console_dropped = 0;          // bytes past that
     std::string crash_dump;                // registers, for Crash verdicts
     ExitStats stats;
     std::chrono::nanoseconds run_time{0};  // first KVM_RUN to verdict
     uint64_t bad_rig_messages = 0;
+    uint64_t dropped_rig_messages = 0;  // past the rig port's rate limit: counted, not shown
     uint64_t unclaimed_port_accesses = 0;
+    uint64_t unclaimed_mmio_accesses = 0;  // guest-physical addresses with neither RAM nor a device
     // Writes to CR3RIG_BENCH_PORT: count and the time between the first and the last.
     uint64_t bench_port_hits = 0;
     std::chrono::nanoseconds bench_port_window{0};
@@ -62,9 +65,9 @@ RunResult run_guest(const BootImage& image, const RunOptions& options);
 // `pause`), be saved, and go back to what was saved as often as needed: campaigns
 // run each schedule from the same snapshot instead of booting a new VM.
 // What a snapshot keeps: guest memory (restored by KVM dirty log: only the pages
-// written since), registers, special, FPU and debug registers, LAPIC, pending events,
-// MP state, the PIC and IOAPIC, kvmclock, and the host devices' state (fw_cfg too). Not MSRs beyond
-// those in the special registers and the LAPIC.
+// written since), registers, special, FPU and debug registers, the MSRs a guest
+// kernel programs (TSC, SYSCALL/SYSENTER, PAT, KERNEL_GS_BASE, TSC deadline...), LAPIC,
+// pending events, MP state, the PIC and IOAPIC, kvmclock, and the host devices' state (fw_cfg too).
 class GuestSession {
 public:
     GuestSession(const BootImage& image, const RunOptions& options);

@@ -94,16 +94,6 @@ static inline void local_irq_restore(uint64_t flags)
     if (flags & RFLAGS_IF)
         __asm__ volatile("sti" ::: "memory");
 }
-static inline void wrmsr(uint32_t msr, uint64_t v)
-{
-    __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
-static inline uint64_t rdmsr(uint32_t msr)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return ((uint64_t)hi << 32) | lo;
-}
 
 /* ---- memory ---- */
 struct mm {

@@ -3,6 +3,7 @@
 // into the unsharded result.
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 
 #include "../common/run_command.hpp"
@@ -30,7 +31,7 @@ struct TempDir {
 std::vector<std::pair<std::string, std::string>> groups_of(const std::string& output)
 {
     std::vector<std::pair<std::string, std::string>> out;
-    std::regex line(R"(^ *\d+ +nth:\d+:\d+ +(cr3rig1-\S+) +(.+)$)");
+    std::regex line(R"(^ *\d+ +nth:[\d:,]+ +(cr3rig1-\S+) +(.+)$)");
     std::istringstream in(output);
     for (std::string l; std::getline(in, l);) {
         std::smatch m;
@@ -89,6 +90,42 @@ TEST_CASE("a campaign on lazytlb-fixed passes every schedule and says how many")
     REQUIRE(std::regex_search(r.output, m, std::regex(R"((\d+) of (\d+) schedules run)")));
     CHECK(m[1] == m[2]);
     CHECK(std::stoi(m[1]) >= 3);
+}
+
+TEST_CASE("with two preemptions per run, clean runs are extended at every later read and offset")
+{
+    TempDir dir("pairs");
+    auto r = run_command(cli("campaign builtin:lazytlb-fixed --preemptions 2 --max 2 -j 2 --out " + dir.path.string()));
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    std::smatch m;
+    REQUIRE(std::regex_search(r.output, m, std::regex(R"((\d+) of 2 schedules and (\d+) with up to 2 preemptions)")));
+    CHECK(m[1] == "2");
+    size_t extended = std::stoul(m[2]);
+    CHECK(extended >= 4);  // at least two later reads with a window of one or more, per root
+
+    std::ifstream in(dir.path / "schedules-1-of-1.jsonl");
+    std::vector<ScheduleResult> results;
+    for (std::string line; std::getline(in, line);)
+        results.push_back(ScheduleResult::from_json_line(line));
+    REQUIRE(results.size() == 2 + extended);
+    std::string pair_token;
+    for (const auto& result : results) {
+        CHECK(result.verdict == "PASS");
+        if (result.sub == 0) {
+            CHECK(result.schedule.injections.size() == 1);
+            continue;
+        }
+        REQUIRE(result.schedule.injections.size() == 2);
+        CHECK(result.schedule.injections[0].read == 1);  // --max 2: the two roots preempt read 1
+        CHECK(result.schedule.injections[1].read > 1);
+        pair_token = result.token;
+    }
+    auto replay = run_command(cli("replay " + pair_token + " builtin:lazytlb-fixed"));
+    INFO(replay.output);
+    CHECK(replay.exit_code == 0);
+    CHECK_THAT(replay.output, Catch::Contains("nth:1:"));
+    CHECK_THAT(replay.output, Catch::Contains(": PASS (clean)"));
 }
 
 TEST_CASE("shards 1/3, 2/3 and 3/3 merged equal the unsharded campaign, and so does --jobs")

@@ -81,7 +81,7 @@ TEST_CASE("after-read catches lazytlb-buggy: stale write, active_mm mismatch, li
     TrapRun r = run_with_window("lazytlb-buggy", "after-read");
     INFO(r.result.reason);
     CHECK(r.result.verdict == Verdict::Fail);
-    CHECK(r.backend == "hardware breakpoints: 1 read, 1 write, #PF entry (3 of 4 slots)");
+    CHECK(r.backend == "hardware breakpoints: 1 read, 1 write, #PF entry, 1 lidt (4 of 4 slots)");
     REQUIRE(!r.findings.empty());
     CHECK(r.findings.front().kind == FindingKind::StaleCr3Write);
     CHECK_THAT(r.result.reason, Catch::StartsWith("stale-cr3-write: at write_cr3"));

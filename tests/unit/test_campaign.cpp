@@ -1,6 +1,7 @@
 // Campaign bookkeeping without KVM: schedules, shards, replay tokens, signatures,
 // result lines and grouping.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <set>
 
 #include "campaign.hpp"
@@ -76,6 +77,83 @@ TEST_CASE("replay tokens round-trip and refuse malformed text")
         CHECK_THROWS_AS(ReplayToken::decode(bad), BadInput);
 }
 
+TEST_CASE("replay tokens of several preemptions join reads and delays with dots")
+{
+    ReplayToken t{0x0123456789abcdefull, Schedule({{2, 0}, {5, 3}}), 32, 16};
+    CHECK(t.encode() == "cr3rig1-0123456789abcdef-2.5-0.3-32-16");
+    CHECK(ReplayToken::decode(t.encode()).schedule == t.schedule);
+    CHECK(t.schedule.policy() == "nth:2:0,5:3");
+    for (const char* bad : {"cr3rig1-0123456789abcdef-2.5-0-32-16", "cr3rig1-0123456789abcdef-5.2-0.0-32-16",
+                            "cr3rig1-0123456789abcdef-2.2-0.0-32-16", "cr3rig1-0123456789abcdef-2.-0.-32-16",
+                            "cr3rig1-0123456789abcdef-1.2.3.4.5-0.0.0.0.0-32-16"})
+        CHECK_THROWS_AS(ReplayToken::decode(bad), BadInput);
+}
+
+TEST_CASE("extensions add one preemption at every later read and offset of the parent's run")
+{
+    // The parent preempted read 2; in its run reads 3 and 4 had windows 2 and 0.
+    auto children = extensions(Schedule(2, 1), {6, 6, 2, 0});
+    std::vector<Schedule> expected{Schedule({{2, 1}, {3, 0}}), Schedule({{2, 1}, {3, 1}}), Schedule({{2, 1}, {4, 0}})};
+    CHECK(children == expected);
+    CHECK(extensions(Schedule(4, 0), {6, 6, 2, 0}).empty());
+}
+
+namespace {
+
+// A fake guest for explore(): a schedule fails when it preempts read 1 and then read
+// 3; every run has four reads with a window of two instructions each.
+ScheduleResult fake_run(const Schedule& s, size_t sub)
+{
+    ScheduleResult r;
+    r.schedule = s;
+    r.sub = sub;
+    bool bad = s.injections.size() == 2 && s.injections[0].read == 1 && s.injections[1].read == 3;
+    r.verdict = bad ? "FAIL" : "PASS";
+    r.signature = bad ? "stale" : "clean";
+    r.windows = {2, 2, 2, 2};
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("explore runs a root and, depth first, the extensions of clean runs up to the bound")
+{
+    std::vector<ScheduleResult> seen;
+    auto emit = [&](const ScheduleResult& r) {
+        seen.push_back(r);
+        return true;
+    };
+    explore(Schedule(1, 0), 1, fake_run, emit);
+    REQUIRE(seen.size() == 1);  // a bound of one preemption: the root only
+
+    seen.clear();
+    explore(Schedule(1, 0), 2, fake_run, emit);
+    // Reads 2, 3 and 4, two offsets each, after the root.
+    REQUIRE(seen.size() == 7);
+    CHECK(seen[0].schedule == Schedule(1, 0));
+    CHECK(seen[1].schedule == Schedule({{1, 0}, {2, 0}}));
+    CHECK(seen[3].schedule == Schedule({{1, 0}, {3, 0}}));
+    CHECK(seen[3].signature == "stale");
+    for (size_t i = 0; i < seen.size(); i++)
+        CHECK(seen[i].sub == i);
+
+    // Failing runs are not extended: with three preemptions, only the clean pairs grow.
+    seen.clear();
+    explore(Schedule(1, 0), 3, fake_run, emit);
+    size_t triples = std::count_if(seen.begin(), seen.end(), [](const auto& r) { return r.schedule.injections.size() == 3; });
+    // (1,2:k) -> reads 3, 4: 4 each, 2 offsets of read 2; (1,3:k) fail; (1,4:k) -> none.
+    CHECK(triples == 8);
+    CHECK(seen.size() == 1 + 6 + 8);
+
+    // emit saying stop ends the exploration at once.
+    seen.clear();
+    explore(Schedule(1, 0), 2, fake_run, [&](const ScheduleResult& r) {
+        seen.push_back(r);
+        return seen.size() < 3;
+    });
+    CHECK(seen.size() == 3);
+}
+
 TEST_CASE("content_hash is FNV-1a 64")
 {
     CHECK(content_hash({}) == 0xcbf29ce484222325ull);
@@ -99,6 +177,12 @@ TEST_CASE("result lines round-trip, and other lines are bad input")
     r.ms = 12.5;
     ScheduleResult back = ScheduleResult::from_json_line(r.to_json_line());
     CHECK(back.index == 4);
+    CHECK(back.sub == 0);
+    CHECK(back.schedule == r.schedule);
+    r.sub = 3;
+    r.schedule = Schedule({{1, 2}, {4, 0}});
+    back = ScheduleResult::from_json_line(r.to_json_line());
+    CHECK(back.sub == 3);
     CHECK(back.schedule == r.schedule);
     CHECK(back.token == "t4");
     CHECK(back.verdict == "FAIL");

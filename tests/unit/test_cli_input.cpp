@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "../common/run_command.hpp"
+#include "../common/usage_error.hpp"
 
 using cr3rig::testing::run_command;
 
@@ -15,12 +16,7 @@ std::string cli(const std::string& args) { return std::string(CR3RIG_BINARY) + "
 // One line of output, starting "cr3rig", and exit code 2.
 void check_usage_error(const std::string& args, const std::string& expected_text)
 {
-    auto r = run_command(cli(args));
-    INFO("cr3rig " << args << "\n" << r.output);
-    CHECK(r.exit_code == 2);
-    CHECK_THAT(r.output, Catch::StartsWith("cr3rig"));
-    CHECK_THAT(r.output, Catch::Contains(expected_text));
-    CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+    cr3rig::testing::check_usage_error_of(cli(args), expected_text);
 }
 
 }  // namespace
@@ -57,6 +53,7 @@ TEST_CASE("multiboot boot arguments and ELF64-only commands refuse the wrong ima
     check_usage_error("run " + (dir / "cut.elf").string(), "truncated ELF image");
     check_usage_error("run --inject after-read builtin:mb-pass", "works on ELF64 images only");
     check_usage_error("run --rig-clock 32 builtin:mb-pass", "works on ELF64 images only");
+    check_usage_error("run --report /tmp/cr3rig-mb-report.html builtin:mb-pass", "works on ELF64 images only");
     check_usage_error("sites builtin:mb-pass", "cr3rig sites works on ELF64 images only");
     check_usage_error("campaign builtin:mb-pass", "cr3rig campaign works on ELF64 images only");
     std::filesystem::remove_all(dir);
@@ -120,4 +117,53 @@ TEST_CASE("without a usable KVM device, run exits 4 (skip) and the KVM tests ski
     auto tests = run_command("CR3RIG_KVM_DEVICE=/nonexistent/kvm " CR3RIG_KVM_TESTS);
     CHECK(tests.exit_code == 4);
     CHECK_THAT(tests.output, Catch::Contains("SKIP: KVM tests need a usable KVM device (/nonexistent/kvm)"));
+}
+
+TEST_CASE("doctor without a usable KVM device says the rig cannot run and exits 4")
+{
+    auto r = run_command("CR3RIG_KVM_DEVICE=/nonexistent/kvm " + cli("doctor"));
+    INFO(r.output);
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.output, Catch::Contains("/nonexistent/kvm"));
+    CHECK_THAT(r.output, Catch::Contains("UNUSABLE"));
+    CHECK_THAT(r.output, Catch::Contains("verdict: cr3rig cannot run here (exit 4)"));
+}
+
+TEST_CASE("bad test manifests and flags exit 2 with one line, before any test runs")
+{
+    auto dir = std::filesystem::temp_directory_path() / "cr3rig-cli-test-manifests";
+    std::filesystem::create_directories(dir);
+    auto manifest = [&](const std::string& name, const std::string& text) {
+        std::ofstream(dir / name) << text;
+        return (dir / name).string();
+    };
+    std::string good = manifest("good.cfg", "[a]\nfile = builtin:hello\ngroups = g\n");
+
+    check_usage_error("test", "manifest is required");
+    check_usage_error("test /nonexistent/unittests.cfg", "cannot read manifest");
+    check_usage_error("test " + manifest("outside.cfg", "file = x\n"), "outside.cfg:1: 'file' outside a [section]");
+    check_usage_error("test " + manifest("dup.cfg", "[a]\nfile = x\n[a]\nfile = y\n"), "dup.cfg:3: duplicate section");
+    check_usage_error("test " + manifest("nofile.cfg", "[a]\nsmp = 1\n"), "nofile.cfg:1: [a] has no file");
+    check_usage_error("test " + manifest("timeout.cfg", "[a]\nfile = x\ntimeout = 1y\n"), "timeout.cfg:3: bad timeout");
+    check_usage_error("test " + manifest("noeq.cfg", "[a]\nfile = x\nwhat\n"), "noeq.cfg:3: expected 'key = value'");
+    check_usage_error("test " + good + " --only b", "--only b: no entry [b]");
+    check_usage_error("test " + good + " --group h", "group h");
+    check_usage_error("test " + good + " --timeout 5x", "bad timeout '5x'");
+    check_usage_error("test " + good + " -j 0", "jobs");
+    check_usage_error("test " + good + " --tap /nonexistent/dir/out.tap", "cannot write --tap");
+    check_usage_error("test " + good + " --junit /nonexistent/dir/out.xml", "cannot write --junit");
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("without a usable KVM device, cr3rig test reports every test skipped and exits 4")
+{
+    auto logs = std::filesystem::temp_directory_path() / "cr3rig-cli-test-nokvm";
+    auto r = run_command("CR3RIG_KVM_DEVICE=/nonexistent/kvm " +
+                         cli("test " CR3RIG_SOURCE_DIR "/guest/unittests.cfg --logs " + logs.string()));
+    INFO(r.output);
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.output, Catch::Contains("SKIP  hello "));
+    CHECK_THAT(r.output, Catch::Contains("SKIP: no usable KVM: cannot open /nonexistent/kvm"));
+    CHECK_THAT(r.output, Catch::Contains(" 0 passed, 0 failed, 10 skipped"));
+    std::filesystem::remove_all(logs);
 }

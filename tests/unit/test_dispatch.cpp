@@ -135,7 +135,26 @@ TEST_CASE("unclaimed ports read as all-ones and are counted")
     CHECK_FALSE(dispatch(in, bus, false).has_value());
     CHECK(in.io.value() == 0xffff);
     CHECK_FALSE(dispatch(f.io(0x1234, true, 1, 7), bus, false).has_value());
-    CHECK(bus.unclaimed_accesses() == 2);
+    CHECK(bus.unclaimed().ports == 2);
+    CHECK(bus.unclaimed().mmio == 0);
+}
+
+TEST_CASE("MMIO accesses hit nothing: reads are all-ones, both kinds are counted")
+{
+    PortBus bus;
+    uint8_t data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    VmExit read;
+    read.kind = ExitKind::Mmio;
+    read.mmio = {0xc0000000, false, {data, 4}};
+    CHECK_FALSE(dispatch(read, bus, false).has_value());
+    CHECK(data[0] == 0xff);
+    CHECK(data[3] == 0xff);
+    CHECK(data[4] == 5);  // only the access's own bytes
+    VmExit write = read;
+    write.mmio.write = true;
+    CHECK_FALSE(dispatch(write, bus, false).has_value());
+    CHECK(bus.unclaimed().mmio == 2);
+    CHECK(bus.unclaimed().ports == 0);
 }
 
 TEST_CASE("the UART transmits THR writes and reports its transmitter ready")
@@ -176,14 +195,17 @@ TEST_CASE("rig-port messages are read from guest memory with bounds checks")
     const char expr[] = "a == b";
     memory.write_bytes(0x3000, {reinterpret_cast<const uint8_t*>(file), sizeof file});
     memory.write_bytes(0x3100, {reinterpret_cast<const uint8_t*>(expr), sizeof expr - 1});
+    auto put_log_message = [&](uint64_t text_gpa, uint32_t text_len) {  // at 0x2000
+        cr3rig_msg msg{};
+        msg.kind = CR3RIG_MSG_LOG;
+        msg.text_gpa = text_gpa;
+        msg.text_len = text_len;
+        memory.write(0x2000, msg);
+    };
 
     SECTION("log")
     {
-        cr3rig_msg msg{};
-        msg.kind = CR3RIG_MSG_LOG;
-        msg.text_gpa = 0x3100;
-        msg.text_len = 6;
-        memory.write(0x2000, msg);
+        put_log_message(0x3100, 6);
         CHECK_FALSE(dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0x2000), bus, false).has_value());
         CHECK(logs == std::vector<std::string>{"a == b"});
     }
@@ -224,11 +246,7 @@ TEST_CASE("rig-port messages are read from guest memory with bounds checks")
     }
     SECTION("text that runs past the end of memory")
     {
-        cr3rig_msg msg{};
-        msg.kind = CR3RIG_MSG_LOG;
-        msg.text_gpa = (1 << 20) - 2;
-        msg.text_len = 100;
-        memory.write(0x2000, msg);
+        put_log_message((1 << 20) - 2, 100);
         CHECK_FALSE(dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0x2000), bus, false).has_value());
         CHECK(rig.bad_messages() == 1);
         CHECK(logs.empty());
@@ -240,6 +258,28 @@ TEST_CASE("rig-port messages are read from guest memory with bounds checks")
         memory.write(0x2000, msg);
         dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0x2000), bus, false);
         CHECK(rig.bad_messages() == 1);
+    }
+    SECTION("text ends at a NUL and control bytes are escaped")
+    {
+        const uint8_t raw[] = {'o', 'k', 0x1b, '[', '2', 'J', '\n', 0, 'x', 'x'};
+        memory.write_bytes(0x3200, raw);
+        put_log_message(0x3200, sizeof raw);
+        dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0x2000), bus, false);
+        CHECK(logs == std::vector<std::string>{"ok\\x1b[2J\\x0a"});
+    }
+    SECTION("a flood is cut at the burst, counted, and noted once")
+    {
+        put_log_message(0x3100, 6);
+        const int flood = static_cast<int>(RigPort::kBurst) + 500;
+        for (int i = 0; i < flood; i++)
+            dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0x2000), bus, false);
+        CHECK(rig.messages() == static_cast<uint64_t>(flood));
+        // A few tokens may come back while the loop runs: 100 per second of host time.
+        CHECK(logs.size() >= static_cast<size_t>(RigPort::kBurst));
+        CHECK(logs.size() + rig.dropped() == static_cast<size_t>(flood));
+        CHECK(rig.dropped() > 0);
+        REQUIRE(bad.size() == 1);
+        CHECK_THAT(bad[0], Catch::Contains("counted, not shown"));
     }
 }
 

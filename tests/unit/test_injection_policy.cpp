@@ -138,3 +138,25 @@ TEST_CASE("bad policy messages give the reason")
     CHECK_THAT(parse_error("random:x"), Catch::Contains("SEED must be a number"));
     CHECK_THAT(parse_error("random:1:2"), Catch::Contains("P must be a probability"));
 }
+
+TEST_CASE("nth with several points preempts after each of those reads, each with its own delay")
+{
+    auto p = InjectionPolicy::parse("nth:2:3,5,7:1");
+    std::vector<std::pair<bool, unsigned>> seen;
+    for (int i = 0; i < 8; i++) {
+        bool inject = p.should_inject();
+        seen.emplace_back(inject, inject ? p.delay() : 0);
+    }
+    std::vector<std::pair<bool, unsigned>> expected{{false, 0}, {true, 3}, {false, 0}, {false, 0},
+                                                    {true, 0},  {false, 0}, {true, 1}, {false, 0}};
+    CHECK(seen == expected);
+}
+
+TEST_CASE("nth with several points refuses reads that do not increase and empty points")
+{
+    CHECK_THAT(parse_error("nth:3,2"), Catch::Contains("must increase"));
+    CHECK_THAT(parse_error("nth:3,3"), Catch::Contains("must increase"));
+    CHECK_THAT(parse_error("nth:3,"), Catch::Contains("N must be a positive number"));
+    CHECK_THAT(parse_error("nth:1:2,x"), Catch::Contains("N must be a positive number"));
+    CHECK_THAT(parse_error("nth:1:2,4:2000"), Catch::Contains("K must be"));
+}

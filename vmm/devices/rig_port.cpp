@@ -1,6 +1,7 @@
 #include "rig_port.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "../guest_memory.hpp"
@@ -13,6 +14,28 @@ namespace {
 constexpr size_t kFileNameMax = 256;
 }
 
+bool RigPort::may_deliver()
+{
+    auto now = std::chrono::steady_clock::now();
+    tokens_ = std::min(kBurst, tokens_ + std::chrono::duration<double>(now - refilled_).count() * kPerSecond);
+    refilled_ = now;
+    if (tokens_ >= 1) {
+        tokens_ -= 1;
+        return true;
+    }
+    if (counters_.dropped++ == 0 && sinks_.bad)
+        sinks_.bad("rig port: the guest sends messages faster than " + std::to_string(int(kPerSecond)) +
+                   "/s after a burst of " + std::to_string(int(kBurst)) + ": the excess is counted, not shown");
+    return false;
+}
+
+void RigPort::report_bad(const std::string& what)
+{
+    counters_.bad_messages++;
+    if (sinks_.bad && may_deliver())
+        sinks_.bad(what);
+}
+
 ExitAction RigPort::io(const IoAccess& access)
 {
     if (!access.out) {
@@ -20,51 +43,60 @@ ExitAction RigPort::io(const IoAccess& access)
         return std::nullopt;
     }
     if (access.size != 4 || access.count != 1) {
-        bad_messages_++;
-        if (sinks_.bad)
-            sinks_.bad("rig port: expected one 32-bit write of a message address, got " +
-                       std::to_string(access.count) + " x " + std::to_string(access.size) + " bytes");
+        report_bad("rig port: expected one 32-bit write of a message address, got " + std::to_string(access.count) +
+                   " x " + std::to_string(access.size) + " bytes");
         return std::nullopt;
     }
     try {
         return handle(access.value());
     } catch (const GuestAccessError& e) {
-        bad_messages_++;
-        if (sinks_.bad)
-            sinks_.bad(std::string("rig port: bad message: ") + e.what());
+        report_bad(std::string("rig port: bad message: ") + e.what());
         return std::nullopt;
     }
 }
 
+// The text ends at its length or its first NUL, whichever comes first; control bytes
+// come out as \xNN so a guest cannot drive the user's terminal.
 std::string RigPort::text_of(uint64_t gpa, uint32_t len) const
 {
-    auto bytes = memory_.span(gpa, std::min<uint32_t>(len, CR3RIG_MSG_TEXT_MAX));
-    return {bytes.begin(), bytes.end()};
+    std::string out;
+    for (uint8_t c : memory_.span(gpa, std::min<uint32_t>(len, CR3RIG_MSG_TEXT_MAX))) {
+        if (c == 0)
+            break;
+        if (c < 0x20 || c == 0x7f) {
+            char esc[5];
+            std::snprintf(esc, sizeof esc, "\\x%02x", c);
+            out += esc;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
 }
 
 ExitAction RigPort::handle(uint64_t msg_gpa)
 {
     auto msg = memory_.read<cr3rig_msg>(msg_gpa);
-    messages_++;
+    counters_.messages++;
     switch (msg.kind) {
-    case CR3RIG_MSG_LOG:
-        if (sinks_.log)
-            sinks_.log(text_of(msg.text_gpa, msg.text_len));
+    case CR3RIG_MSG_LOG: {
+        std::string text = text_of(msg.text_gpa, msg.text_len);  // checked even when it is not shown
+        if (sinks_.log && may_deliver())
+            sinks_.log(text);
         return std::nullopt;
-    case CR3RIG_MSG_ASSERT: {
+    }
+    case CR3RIG_MSG_ASSERT: {  // ends the run: never rate-limited
         std::string file = memory_.read_cstring(msg.file_gpa, kFileNameMax);
         std::string expr = text_of(msg.text_gpa, msg.text_len);
         return Stop{Verdict::Fail, "guest assert failed at " + file + ":" + std::to_string(msg.line) + ": " + expr,
                     std::nullopt};
     }
     case CR3RIG_MSG_TRACE:
-        if (sinks_.trace)
+        if (sinks_.trace && may_deliver())
             sinks_.trace({msg.event, {msg.args[0], msg.args[1], msg.args[2], msg.args[3]}});
         return std::nullopt;
     default:
-        bad_messages_++;
-        if (sinks_.bad)
-            sinks_.bad("rig port: unknown message kind " + std::to_string(msg.kind) + " at " + hex(msg_gpa));
+        report_bad("rig port: unknown message kind " + std::to_string(msg.kind) + " at " + hex(msg_gpa));
         return std::nullopt;
     }
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -30,26 +31,31 @@ public:
 
     ExitAction io(const IoAccess& access) override;
 
-    uint64_t messages() const { return messages_; }
-    uint64_t bad_messages() const { return bad_messages_; }
+    // A guest can send messages as fast as it can exit; what reaches the sinks is
+    // rate-limited (a burst of kBurst, then kPerSecond per second of host time) and
+    // the rest is counted here, never queued.
+    static constexpr double kBurst = 1000, kPerSecond = 100;
+
+    uint64_t messages() const { return counters_.messages; }
+    uint64_t bad_messages() const { return counters_.bad_messages; }
+    uint64_t dropped() const { return counters_.dropped; }
     struct Counters {
-        uint64_t messages, bad_messages;
+        uint64_t messages = 0, bad_messages = 0, dropped = 0;
     };
-    Counters counters() const { return {messages_, bad_messages_}; }
-    void set_counters(const Counters& c)
-    {
-        messages_ = c.messages;
-        bad_messages_ = c.bad_messages;
-    }
+    const Counters& counters() const { return counters_; }
+    void set_counters(const Counters& c) { counters_ = c; }
 
 private:
     ExitAction handle(uint64_t msg_gpa);
     std::string text_of(uint64_t gpa, uint32_t len) const;
+    void report_bad(const std::string& what);
+    bool may_deliver();  // takes a token, or counts a drop
 
     GuestMemory& memory_;
     Sinks sinks_;
-    uint64_t messages_ = 0;
-    uint64_t bad_messages_ = 0;
+    Counters counters_;
+    double tokens_ = kBurst;
+    std::chrono::steady_clock::time_point refilled_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace cr3rig

@@ -1,0 +1,41 @@
+// Runs the planned tests of a manifest, -j at a time, each as a child process
+// `cr3rig run GUEST --timeout T [--cmdline TEXT]` whose stdout and stderr go to
+// LOGDIR/NAME.log. A child that outlives its deadline by the grace period is killed.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "selection.hpp"
+#include "test_result.hpp"
+
+namespace cr3rig::suite {
+
+inline constexpr double kDefaultTimeoutS = 90;  // kvm-unit-tests' TIMEOUT default
+
+struct RunnerOptions {
+    std::string cr3rig;                  // the binary each test runs with (`cr3rig run ...`)
+    std::filesystem::path manifest_dir;  // relative files resolve against it
+    std::filesystem::path log_dir;
+    unsigned jobs = 1;
+    double default_timeout_s = kDefaultTimeoutS;  // for entries without a timeout
+    // `cr3rig run` stops itself at its deadline; the runner waits this much longer
+    // before it kills the child (kvm-unit-tests: timeout -k 1s).
+    double kill_grace_s = 5;
+    std::function<void(const TestResult&)> on_result;  // as each test ends, in end order
+};
+
+// The GUEST argument of an entry's `cr3rig run`: builtin:NAME as written, a relative
+// path resolved against the manifest's directory.
+std::string guest_argument(const std::string& file, const std::filesystem::path& manifest_dir);
+
+// The argument vector of one test's child process.
+std::vector<std::string> child_command(const RunnerOptions& options, const ManifestEntry& entry, double timeout_s);
+
+// Results in the order of `tests`. Throws BadInput when the log directory cannot be
+// made or written.
+std::vector<TestResult> run_tests(const std::vector<PlannedTest>& tests, const RunnerOptions& options);
+
+}  // namespace cr3rig::suite

@@ -1,0 +1,165 @@
+// The runner of `cr3rig test` on a stand-in for `cr3rig run` (tests/suite/fake-cr3rig.sh),
+// so that child processes, logs, kills and -j are tested without KVM.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "../common/run_command.hpp"
+#include "manifest.hpp"
+#include "selection.hpp"
+#include "suite_runner.hpp"
+
+using namespace cr3rig::suite;
+using cr3rig::testing::read_file;
+
+namespace {
+
+const char* kFake = CR3RIG_SOURCE_DIR "/tests/suite/fake-cr3rig.sh";
+
+std::filesystem::path fresh_dir(const std::string& name)
+{
+    auto dir = std::filesystem::temp_directory_path() / ("cr3rig-suite-runner-" + name);
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+struct Run {
+    Manifest manifest;
+    std::vector<TestResult> results;
+    std::vector<std::string> reported;  // names, in the order on_result saw them
+    std::filesystem::path logs;
+
+    const TestResult& operator[](const std::string& name) const
+    {
+        for (const auto& r : results)
+            if (r.name == name)
+                return r;
+        throw std::runtime_error("no result " + name);
+    }
+};
+
+Run run_manifest(const std::string& text, const std::filesystem::path& dir, unsigned jobs)
+{
+    Run run{parse_manifest(text, dir / "suite.cfg"), {}, {}, dir / "logs"};
+    RunnerOptions options;
+    options.cr3rig = kFake;
+    options.manifest_dir = run.manifest.directory();
+    options.log_dir = run.logs;
+    options.jobs = jobs;
+    options.kill_grace_s = 0.2;
+    options.on_result = [&](const TestResult& r) { run.reported.push_back(r.name); };
+    run.results = run_tests(select_tests(run.manifest, {}), options);
+    return run;
+}
+
+}  // namespace
+
+TEST_CASE("the runner runs each entry as a child and maps how it ended", "[suite]")
+{
+    auto dir = fresh_dir("map");
+    Run run = run_manifest(R"(
+[pass]
+file = builtin:pass
+[fail]
+file = builtin:fail
+[skip]
+file = builtin:skip
+[timeout]
+file = builtin:timeout
+timeout = 7
+[hang]
+file = builtin:hang
+timeout = 0.3s
+[segv]
+file = builtin:segv
+[args]
+file = builtin:pass
+test_args = -a  "b c"
+[relative]
+file = sub/guest.elf
+[smp]
+file = builtin:pass
+smp = 2
+[checked]
+file = builtin:pass
+check = /nonexistent/cr3rig/param=Y
+)",
+                           dir, 3);
+
+    REQUIRE(run.results.size() == 10);
+    std::vector<std::string> order;
+    for (const auto& r : run.results)
+        order.push_back(r.name);
+    CHECK(order == std::vector<std::string>{"pass", "fail", "skip", "timeout", "hang", "segv", "args", "relative", "smp",
+                                            "checked"});
+    CHECK(run.reported.size() == 10);
+
+    CHECK(run["pass"].outcome == Outcome::Pass);
+    CHECK(run["pass"].detail == "1 tests");
+    CHECK(run["pass"].exit_code == 0);
+    CHECK(run["fail"].outcome == Outcome::Fail);
+    CHECK(run["fail"].failure_message() == "FAIL: two");
+    CHECK(run["skip"].outcome == Outcome::Skip);
+    CHECK(run["skip"].detail == "SKIP: no usable KVM: fake");
+    CHECK(run["timeout"].detail == "timeout; duration=7s");
+    CHECK(run["hang"].outcome == Outcome::Fail);
+    CHECK(run["hang"].detail == "timeout; duration=0.3s, killed by the runner");
+    CHECK_FALSE(run["hang"].exit_code);
+    CHECK(run["segv"].detail == "terminated on SIGSEGV");
+    CHECK(run["relative"].detail == "bad input: cannot open guest image " + (dir / "sub/guest.elf").string());
+    CHECK(run["smp"].outcome == Outcome::Skip);
+    CHECK(run["smp"].log_path.empty());
+    CHECK(run["checked"].outcome == Outcome::Skip);
+    CHECK(run["checked"].detail == "/nonexistent/cr3rig/param not equal to Y");
+
+    // Each run's stdout and stderr in LOGDIR/NAME.log, after the command that ran.
+    std::string log = read_file((run.logs / "args.log").string());
+    CHECK_THAT(log, Catch::StartsWith("cr3rig test: running " + std::string(kFake) +
+                                      " run --timeout=90 '--cmdline=-a b c' -- builtin:pass\n"));
+    CHECK_THAT(log, Catch::Contains("fake: timeout=90 cmdline=-a b c\n"));
+    CHECK(run["args"].log_path == (run.logs / "args.log").string());
+    CHECK_THAT(read_file((run.logs / "fail.log").string()), Catch::Contains("cr3rig: builtin:fail: FAIL:"));
+    CHECK_FALSE(std::filesystem::exists(run.logs / "smp.log"));
+}
+
+TEST_CASE("with jobs = 2 the runner runs two tests at once", "[suite]")
+{
+    // meet-a and meet-b each pass only once the other has started.
+    auto dir = fresh_dir("jobs");
+    ::setenv("FAKE_CR3RIG_DIR", dir.c_str(), 1);
+    Run run = run_manifest("[a]\nfile = builtin:meet-a\n[b]\nfile = builtin:meet-b\n", dir, 2);
+    INFO(read_file((run.logs / "a.log").string()) << read_file((run.logs / "b.log").string()));
+    CHECK(run["a"].outcome == Outcome::Pass);
+    CHECK(run["b"].outcome == Outcome::Pass);
+}
+
+TEST_CASE("the child's command line: --cmdline only with arguments, paths resolved", "[suite]")
+{
+    ManifestEntry plain, with_args;
+    plain.file = "builtin:hello";
+    with_args.file = "guests/x.elf";
+    with_args.cmdline = "-v one";
+    RunnerOptions options;
+    options.cr3rig = "/bin/cr3rig";
+    options.manifest_dir = "/m";
+    CHECK(child_command(options, plain, 90) ==
+          std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=90", "--", "builtin:hello"});
+    CHECK(child_command(options, with_args, 2.5) ==
+          std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=2.5", "--cmdline=-v one", "--", "/m/guests/x.elf"});
+    CHECK(guest_argument("/abs/g.elf", "/m") == "/abs/g.elf");
+    CHECK(guest_argument("../g.elf", "/m/sub") == "/m/g.elf");
+}
+
+TEST_CASE("an unusable log directory is BadInput", "[suite]")
+{
+    auto dir = fresh_dir("badlogs");
+    std::ofstream(dir / "file") << "x";
+    Manifest m = parse_manifest("[a]\nfile = builtin:pass\n", dir / "s.cfg");
+    RunnerOptions options;
+    options.cr3rig = kFake;
+    options.log_dir = dir / "file" / "logs";
+    CHECK_THROWS_WITH(run_tests(select_tests(m, {}), options), Catch::Contains("cannot make the log directory"));
+}
