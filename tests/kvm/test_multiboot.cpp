@@ -161,3 +161,23 @@ TEST_CASE("cr3rig run --env hands the file to the guest as its environment")
     CHECK(w.exit_code == 1);
     CHECK_THAT(w.output, Catch::Contains("FAIL: environment ANSWER is 42"));
 }
+
+TEST_CASE("cr3rig test runs multiboot guests from a manifest, -append as their command line")
+{
+    TempFile manifest("cr3rig-mb-unittests.cfg",
+                      "[mb-pass]\nfile = builtin:mb-pass\n\n"
+                      "[mb-fail]\nfile = builtin:mb-fail\n\n"
+                      "[mb-skip]\nfile = builtin:mb-skip\n\n"
+                      "[mb-args]\nfile = builtin:mb-args\nextra_params = -append 'alpha beta=2'\n");
+    auto logs = manifest.path.string() + "-logs";
+    auto r = run_command(std::string(CR3RIG_BINARY) + " test " + manifest.path.string() + " --logs " + logs);
+    std::filesystem::remove_all(logs);
+    INFO(r.output);
+    CHECK(r.exit_code == 1);  // mb-fail
+    CHECK_THAT(r.output, Catch::Contains("[1/4] PASS mb-pass"));
+    CHECK_THAT(r.output, Catch::Contains("[2/4] FAIL mb-fail"));
+    CHECK_THAT(r.output, Catch::Contains("[3/4] SKIP mb-skip"));
+    CHECK_THAT(r.output, Catch::Contains("[4/4] PASS mb-args"));
+    CHECK_THAT(r.output, Catch::Contains("4 tests: 2 passed, 1 failed, 1 skipped"));
+}
+
