@@ -11,7 +11,9 @@
 //   - the lazytlb seed scenario's run time, fixed and selfpreempt (the latter pays
 //     for B's fault storm until RT throttling ends it);
 //   - a campaign on lazytlb-buggy: schedules per second from the snapshot and with a
-//     fresh VM per schedule (ratio), restore latency, and the time to the first finding.
+//     fresh VM per schedule (ratio), restore latency, and the time to the first finding;
+//   - process start to exit of the multiboot test binary mb-pass under cr3rig and under
+//     QEMU -accel kvm, side by side (skipped, with the reason, when QEMU cannot run).
 // Usage: cr3rig-bench [--quick] [--json FILE]
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -21,10 +23,12 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "../tests/common/qemu.hpp"
 #include "elf_loader.hpp"
 #include "embedded_guests.hpp"
 #include "errors.hpp"
@@ -160,32 +164,71 @@ CampaignFigures campaign_figures(size_t max_schedules)
     return f;
 }
 
+// ms from fork() to the exit status of one run of argv (argv[0] looked up on PATH),
+// stdout and stderr discarded; `ok` judges the exit status.
+double process_ms(const std::vector<std::string>& args, const std::function<bool(int)>& ok)
+{
+    auto start = Clock::now();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(devnull, 0);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        std::vector<char*> argv;
+        for (const auto& a : args)
+            argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execvp(argv[0], argv.data());
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    auto elapsed = Clock::now() - start;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) == 127 || !ok(WEXITSTATUS(status)))
+        throw std::runtime_error(args.front() + " " + args.back() + " did not end as expected (status " +
+                                 std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+    return std::chrono::duration<double, std::milli>(elapsed).count();
+}
+
+std::vector<std::string> cr3rig_argv(const std::vector<const char*>& args)
+{
+    std::vector<std::string> argv{CR3RIG_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+bool reached_verdict(int status) { return status < kExitUsage; }
+
 // ms from fork() to the exit status of `cr3rig ARGS...`, one sample per run.
 std::vector<double> startup_samples(int runs, const std::vector<const char*>& args)
 {
     std::vector<double> samples;
-    for (int i = 0; i < runs; i++) {
-        auto start = Clock::now();
-        pid_t pid = fork();
-        if (pid == 0) {
-            int devnull = open("/dev/null", O_WRONLY);
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-            std::vector<char*> argv{const_cast<char*>(CR3RIG_BINARY)};
-            for (const char* a : args)
-                argv.push_back(const_cast<char*>(a));
-            argv.push_back(nullptr);
-            execv(CR3RIG_BINARY, argv.data());
-            _exit(127);
-        }
-        int status = 0;
-        waitpid(pid, &status, 0);
-        auto elapsed = Clock::now() - start;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) == 127 || WEXITSTATUS(status) >= 2)
-            throw std::runtime_error(std::string("cr3rig ") + args.back() + " did not reach a verdict");
-        samples.push_back(std::chrono::duration<double, std::milli>(elapsed).count());
-    }
+    for (int i = 0; i < runs; i++)
+        samples.push_back(process_ms(cr3rig_argv(args), reached_verdict));
     return samples;
+}
+
+// Process start to exit for the multiboot test binary mb-pass, the same image file
+// under cr3rig and under QEMU (tests/common/qemu.hpp), alternating so both see the
+// same host load. Both must pass: exit 0, and QEMU's debug-exit status 1.
+struct PeerSamples {
+    std::vector<double> rig_ms, qemu_ms;
+    std::string skipped;  // why QEMU was not run, if it was not
+};
+
+PeerSamples qemu_peer_samples(int runs)
+{
+    const std::string image = CR3RIG_GUEST_DIR "/mb-pass.elf";
+    PeerSamples p;
+    if (auto why = testing::qemu_unusable_reason())
+        p.skipped = *why;
+    for (int i = 0; i < runs; i++) {
+        p.rig_ms.push_back(process_ms(cr3rig_argv({"run", "builtin:mb-pass"}), [](int s) { return s == kExitPass; }));
+        if (p.skipped.empty())
+            p.qemu_ms.push_back(process_ms(testing::qemu_argv(image), [](int s) { return s == 1; }));
+    }
+    return p;
 }
 
 nlohmann::json to_json(const bench::Summary& s) { return {{"min", s.min}, {"median", s.median}, {"max", s.max}}; }
@@ -222,6 +265,9 @@ int main(int argc, char** argv)
     auto fixed_ms = bench::summarize(scenario_samples("lazytlb-fixed", runs, Verdict::Pass));
     CampaignFigures campaign = campaign_figures(quick ? 4 : 1000);
     auto selfpreempt_ms = bench::summarize(scenario_samples("lazytlb-selfpreempt", runs, Verdict::Fail));
+    PeerSamples peer = qemu_peer_samples(runs);
+    auto mb_rig_ms = bench::summarize(peer.rig_ms);
+    auto mb_qemu_ms = bench::summarize(peer.qemu_ms);
 
     std::printf("cr3rig-bench (%d runs each, min / median / max)\n", runs);
     std::printf("  KVM_RUN round trip, port-I/O exit   %8.2f / %8.2f / %8.2f us\n", roundtrip_ns.min / 1e3,
@@ -262,6 +308,15 @@ int main(int argc, char** argv)
     std::printf("  schedule run, snapshot to verdict   %8.1f / %8.1f / %8.1f ms (mean %.1f); fresh VM schedule %.1f ms:\n"
                 "  ratio bound with free restores = %.2f (fresh / mean run from the snapshot)\n",
                 tail_ms.min, tail_ms.median, tail_ms.max, tail_mean, fresh_ms, fresh_ms / tail_mean);
+    std::printf("  start to exit, run builtin:mb-pass  %8.2f / %8.2f / %8.2f ms\n", mb_rig_ms.min, mb_rig_ms.median,
+                mb_rig_ms.max);
+    if (peer.skipped.empty()) {
+        std::printf("  the same image under QEMU -accel kvm %8.1f / %8.1f / %8.1f ms\n", mb_qemu_ms.min,
+                    mb_qemu_ms.median, mb_qemu_ms.max);
+        std::printf("  ratio: QEMU / cr3rig = %.0f (medians; goal >= 20)\n", mb_qemu_ms.median / mb_rig_ms.median);
+    } else {
+        std::printf("  QEMU comparison skipped: %s\n", peer.skipped.c_str());
+    }
 
     if (!json_path.empty()) {
         nlohmann::json j = {{"runs", runs},
@@ -282,7 +337,14 @@ int main(int argc, char** argv)
                             {"snapshot_pages_restored", to_json(pages)},
                             {"schedule_run_from_snapshot_ms", to_json(tail_ms)},
                             {"snapshot_ratio_bound", fresh_ms / tail_mean},
-                            {"campaign_buggy_first_finding_ms", campaign.first_finding_ms}};
+                            {"campaign_buggy_first_finding_ms", campaign.first_finding_ms},
+                            {"start_to_exit_mb_pass_ms", to_json(mb_rig_ms)}};
+        if (peer.skipped.empty()) {
+            j["qemu_start_to_exit_mb_pass_ms"] = to_json(mb_qemu_ms);
+            j["qemu_over_cr3rig_mb_pass"] = mb_qemu_ms.median / mb_rig_ms.median;
+        } else {
+            j["qemu_skipped"] = peer.skipped;
+        }
         std::ofstream(json_path) << j.dump(2) << "\n";
     }
     return 0;

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 bash ci/install-deps.sh
 seconds="${FUZZ_SECONDS:-20}"
-targets=(fuzz_elf_loader fuzz_replay_token fuzz_manifest fuzz_trace_reader)
+targets=(fuzz_elf_loader fuzz_multiboot_loader fuzz_replay_token fuzz_manifest fuzz_trace_reader)
 
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCR3RIG_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]}"

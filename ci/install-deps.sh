@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything cr3rig needs to build, test and benchmark, from Debian
-# packages only. Idempotent: a second run installs nothing and takes ~1 s.
+# Installs everything cr3rig needs to build, test and benchmark (QEMU included, as
+# the peer the multiboot guests are compared with), from Debian packages only.
+# Idempotent: a second run installs nothing and takes ~1 s.
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,7 @@ packages=(
   chromium  # the browser test opens the HTML report headless (it skips without it)
   libxml2-utils  # xmllint: the tests read the JUnit reports of `cr3rig test` back
   clang libclang-rt-14-dev  # ci/fuzz.sh: libFuzzer targets with ASan + UBSan
+  qemu-system-x86  # the peer of the multiboot tests and benchmark (tests/qemu)
 )
 
 missing=()

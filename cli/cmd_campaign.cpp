@@ -172,7 +172,8 @@ std::vector<ScheduleResult> run_parallel(const ElfImage& image, const std::vecto
 
 int campaign(const CampaignArgs& args)
 {
-    ElfImage image = load_guest(args.guest);
+    auto loaded = load_guest(args.guest);
+    const ElfImage& image = require_elf64(*loaded, "cr3rig campaign");
     auto [shard_k, shard_n] = args.shard.empty() ? std::pair{1u, 1u} : parse_shard(args.shard);
     auto start = Clock::now();
 
@@ -250,7 +251,8 @@ int merge(const std::vector<std::string>& dirs)
 int replay(const std::string& token_text, const std::string& guest)
 {
     ReplayToken token = ReplayToken::decode(token_text);
-    ElfImage image = load_guest(guest);
+    auto loaded = load_guest(guest);
+    const ElfImage& image = require_elf64(*loaded, "cr3rig replay");
     if (content_hash(image.bytes()) != token.guest_hash)
         throw BadInput("replay token " + token_text + " was made for another guest image");
     CampaignOptions options;
@@ -264,6 +266,7 @@ int replay(const std::string& token_text, const std::string& guest)
     return r.verdict == "PASS" && r.signature == "clean" ? kExitPass
            : r.verdict == "CRASH"                         ? kExitCrash
            : r.verdict == "TIMEOUT"                       ? kExitTimeout
+           : r.verdict == "SKIP" && r.signature == "clean" ? kExitSkip
                                                           : kExitFail;
 }
 

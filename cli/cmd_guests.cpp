@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <string>
 
 #include "commands.hpp"
 #include "embedded_guests.hpp"
@@ -10,8 +11,11 @@ void add_guests_command(CLI::App& app, int* exit_code)
 {
     auto* cmd = app.add_subcommand("guests", "List the guest images built into cr3rig (run them as builtin:NAME)");
     cmd->callback([exit_code] {
-        for (const auto& g : embedded_guests())
-            std::printf("%s%s\t%zu bytes\n", kBuiltinPrefix, g.name.c_str(), g.image.size());
+        for (const auto& g : embedded_guests()) {
+            auto image = parse_boot_image({g.image.begin(), g.image.end()});
+            std::printf("%s%s\t%zu bytes\t%s\n", kBuiltinPrefix, g.name.c_str(), g.image.size(),
+                        std::string(image->kind()).c_str());
+        }
         *exit_code = 0;
     });
 }

@@ -38,6 +38,8 @@ struct RunArgs {
     uint64_t rig_clock = 0;
     uint64_t livelock_abort = TrapOptions{}.livelock_abort;
     SemanticSymbols symbols;
+    std::string cmdline;   // multiboot: after the guest's name on its command line
+    std::string env_file;  // multiboot: the first module, KEY=VALUE lines
 };
 
 struct Outcome {
@@ -64,9 +66,30 @@ struct FileCloser {
     void operator()(std::FILE* f) const { std::fclose(f); }
 };
 
+// The command line and modules a multiboot guest boots with: its name first, as GRUB
+// and QEMU do (argv[0]), then --cmdline; --env as the first module, as kvm-unit-tests'
+// run scripts pass their environment. An ELF64 guest takes neither.
+void add_boot_args(const RunArgs& args, const std::string& guest, const BootImage& image, RunOptions& options)
+{
+    if (image.elf64()) {
+        if (!args.cmdline.empty() || !args.env_file.empty())
+            throw BadInput("--cmdline and --env are multiboot boot information: " + guest +
+                           " is an ELF64 image, entered in long mode without any");
+        return;
+    }
+    options.cmdline = args.cmdline.empty() ? guest : guest + " " + args.cmdline;
+    if (!args.env_file.empty())
+        options.modules.push_back({args.env_file, read_file_bytes(args.env_file, "--env file")});
+}
+
 Outcome run_one(const RunArgs& args, const std::string& guest, const std::string& inject)
 {
-    ElfImage image = load_guest(guest);
+    auto image = load_guest(guest);
+    bool trapping = !inject.empty() || !args.trace.empty() || !args.report.empty() || args.rig_clock;
+    if (trapping)  // before anything is written or started
+        require_elf64(*image, kTrapEngineUse);
+    RunOptions options;
+    add_boot_args(args, guest, *image, options);
 
     std::unique_ptr<std::FILE, FileCloser> serial_log;
     if (!args.serial_log.empty()) {
@@ -83,7 +106,7 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
         history = std::make_unique<HistoryWriter>(history_path);
 
     std::unique_ptr<TrapEngine> traps;
-    if (!inject.empty() || history || args.rig_clock) {
+    if (trapping) {
         TrapOptions trap_options;
         trap_options.policy = InjectionPolicy::parse(inject.empty() ? "none" : inject);
         trap_options.livelock_faults = args.livelock_faults;
@@ -96,7 +119,6 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
         traps = std::make_unique<TrapEngine>(std::move(trap_options));
     }
 
-    RunOptions options;
     options.timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_s * 1000));
     options.memory_bytes = uint64_t{args.memory_mib} << 20;
     options.hook = traps.get();
@@ -121,7 +143,7 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
     };
     options.on_bad_message = [](const std::string& line) { spdlog::warn("{}", line); };
 
-    RunResult result = run_guest(image, options);
+    RunResult result = run_guest(*image, options);
     std::fflush(stdout);
     history.reset();  // flushed and closed: the report reads it back
     if (report)
@@ -206,8 +228,8 @@ void add_run_command(CLI::App& app, int* exit_code)
     auto args = std::make_shared<RunArgs>();
     auto* cmd = app.add_subcommand("run", "Run a guest image on KVM to a verdict, optionally trapping CR3 accesses");
     cmd->add_option("guest", args->guest,
-                    "Guest ELF64 image, or builtin:NAME (see `cr3rig guests`). Without one: lazytlb-buggy and "
-                    "lazytlb-fixed under --inject after-read, side by side");
+                    "Guest image: ELF64 x86-64 or multiboot (v1), or builtin:NAME (see `cr3rig guests`). Without "
+                    "one: lazytlb-buggy and lazytlb-fixed under --inject after-read, side by side");
     cmd->add_option("--inject", args->inject,
                     "Trap CR3 accesses and force timer preemptions: none, after-read, after-read:K, nth:N[:K][,M[:L]...], "
                     "random:SEED[:P]");
@@ -240,9 +262,15 @@ void add_run_command(CLI::App& app, int* exit_code)
     cmd->add_flag("--stats", args->stats, "Print per-exit-reason and trap counters after the run");
     cmd->add_flag("-q,--quiet", args->quiet, "Do not echo the guest console to stdout");
     cmd->add_option("--serial-log", args->serial_log, "Also write the guest console to this file");
+    cmd->add_option("--cmdline", args->cmdline,
+                    "Multiboot guests: arguments on the command line, after the guest's name (argv[0])");
+    cmd->add_option("--env", args->env_file,
+                    "Multiboot guests: this file becomes the first module, the environment (KEY=VALUE lines), as "
+                    "kvm-unit-tests passes it")
+        ->type_name("FILE");
     cmd->footer(
         "Exit codes: 0 pass, 1 bug found or guest reported failure, 2 usage or bad input,\n"
-        "3 guest crash or host error, 4 skipped (no usable KVM), 124 timeout.");
+        "3 guest crash or host error, 4 skipped (no usable KVM, or the guest exited 77), 124 timeout.");
     cmd->callback([args, exit_code] {
         if (args->guest.empty()) {
             *exit_code = run_pair(*args);

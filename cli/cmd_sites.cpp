@@ -30,8 +30,8 @@ void add_sites_command(CLI::App& app, int* exit_code)
     auto* cmd = app.add_subcommand("sites", "List the CR3 read/write and TLB-flush sites in a guest's code");
     cmd->add_option("guest", *guest, "Guest ELF64 image or builtin:NAME")->capture_default_str();
     cmd->callback([guest, exit_code] {
-        ElfImage image = load_guest(*guest);
-        auto sites = scan_cr3_sites(image);
+        auto image = load_guest(*guest);
+        auto sites = scan_cr3_sites(require_elf64(*image, "cr3rig sites"));
         std::printf("%-18s %-28s %-10s %-5s %s\n", "address", "symbol", "kind", "reg", "bytes");
         for (const auto& s : sites)
             std::printf("0x%016llx %-28s %-10s %-5s %s\n", static_cast<unsigned long long>(s.address),

@@ -1,21 +1,20 @@
 #include "guest_source.hpp"
 
-#include "elf_loader.hpp"
 #include "embedded_guests.hpp"
 #include "errors.hpp"
 
 namespace cr3rig::cli {
 
-ElfImage load_guest(const std::string& source)
+std::unique_ptr<BootImage> load_guest(const std::string& source)
 {
     std::string prefix = kBuiltinPrefix;
     if (source.rfind(prefix, 0) != 0)
-        return ElfImage::read_file(source);
+        return parse_boot_image(read_file_bytes(source, "guest image"));
     std::string name = source.substr(prefix.size());
     const EmbeddedGuest* guest = find_embedded_guest(name);
     if (!guest)
         throw BadInput("no built-in guest named '" + name + "' (cr3rig guests lists them)");
-    return ElfImage::parse({guest->image.begin(), guest->image.end()});
+    return parse_boot_image({guest->image.begin(), guest->image.end()});
 }
 
 }  // namespace cr3rig::cli

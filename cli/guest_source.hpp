@@ -1,11 +1,10 @@
 // Where a guest image comes from: a file, or "builtin:NAME" for one linked into cr3rig.
 #pragma once
 
+#include <memory>
 #include <string>
 
-namespace cr3rig {
-class ElfImage;
-}
+#include "boot_image.hpp"
 
 namespace cr3rig::cli {
 
@@ -14,7 +13,8 @@ inline constexpr const char* kBuiltinPrefix = "builtin:";
 // The guest `cr3rig sites` looks at when given none.
 inline constexpr const char* kDefaultGuest = "builtin:lazytlb-buggy";
 
-// Throws BadInput for unknown built-ins and unusable files.
-ElfImage load_guest(const std::string& source);
+// An ELF64 or multiboot image, by content (parse_boot_image). Throws BadInput for
+// unknown built-ins and unusable files.
+std::unique_ptr<BootImage> load_guest(const std::string& source);
 
 }  // namespace cr3rig::cli

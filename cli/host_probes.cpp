@@ -179,7 +179,8 @@ std::vector<CapabilityCheck> check_capabilities()
 
 std::vector<ProbeResult> run_guest_probes()
 {
-    ElfImage image = load_guest("builtin:doctor-probe");
+    auto loaded = load_guest("builtin:doctor-probe");
+    const ElfImage& image = require_elf64(*loaded, "the doctor's probes");
     std::vector<ProbeResult> out;
     try {
         RunOptions options;

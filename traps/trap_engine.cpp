@@ -77,16 +77,17 @@ void TrapEngine::start(RunContext& ctx)
         arm(ctx, pending_.has_value() || stepping_over_);
         return;
     }
+    // Multiboot images are not trapped (yet): the scan and the symbols need ELF64.
+    const ElfImage& img = require_elf64(ctx.image, kTrapEngineUse);
     started_ = true;
     start_ = std::chrono::steady_clock::now();
-    use_sites(scan_cr3_sites(ctx.image));
+    use_sites(scan_cr3_sites(img));
     if (full_step_)
         note("single-stepping every instruction: ~6 us each, and hlt does not halt while stepping");
     else if (trapped_.size() == kHwSlots)
         note("all 4 debug registers hold CR3 sites: the #PF entry is not trapped, no livelock detection");
 
     // Symbols for the semantic checks, if the kernel exports them.
-    const ElfImage& img = ctx.image;
     auto sym = [&](const std::string& name) { return img.find_symbol(name); };
     const std::string& p = options_.symbols.offset_prefix;
     const Symbol *cur = sym(options_.symbols.current), *pid = sym(p + "task_pid"), *name = sym(p + "task_name"),
@@ -136,7 +137,7 @@ void TrapEngine::rescan(RunContext& ctx, uint64_t changed_at)
 {
     std::vector<Cr3Site> sites;
     uint64_t cr3 = ctx.vcpu.synced_sregs().cr3;
-    for (const auto& segment : ctx.image.segments()) {
+    for (const auto& segment : require_elf64(ctx.image, kTrapEngineUse).segments()) {
         if (!segment.executable || segment.filesz == 0)
             continue;
         auto code = read_guest_bytes(ctx.memory, cr3, segment.vaddr, segment.filesz);

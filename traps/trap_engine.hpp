@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cr3_site.hpp"
@@ -66,6 +67,9 @@ struct TrapStats {
     uint64_t rescans = 0;  // the guest rewrote a CR3 site's code
     uint64_t idt_loads = 0;  // trapped lidt instructions
 };
+
+// How errors name the trap engine: it works on ELF64 images only (require_elf64).
+inline constexpr std::string_view kTrapEngineUse = "the trap engine (--inject, --trace, --report, --rig-clock)";
 
 // Copyable: a campaign keeps the engine as it was at its snapshot and gives each
 // schedule a copy with its own policy.

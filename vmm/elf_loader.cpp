@@ -3,52 +3,18 @@
 #include <elf.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 
+#include "cr3rig/abi.h"
+#include "elf_segments.hpp"
+#include "entry_state.hpp"
 #include "errors.hpp"
-#include "hex.hpp"
 #include "guest_memory.hpp"
+#include "hex.hpp"
 
 namespace cr3rig {
 
 namespace {
-
-// True if [off, off + len) lies inside a buffer of `size` bytes (overflow-safe).
-bool in_bounds(uint64_t off, uint64_t len, uint64_t size) { return off <= size && len <= size - off; }
-
-// A typed view of the file that refuses every out-of-bounds read.
-class FileView {
-public:
-    explicit FileView(std::span<const uint8_t> bytes) : bytes_(bytes) {}
-
-    template <typename T>
-    T at(uint64_t off, const char* what) const
-    {
-        if (!in_bounds(off, sizeof(T), bytes_.size()))
-            throw BadInput(std::string("truncated ELF image: ") + what + " at offset " + hex(off) +
-                           " runs past the end of the file (" + std::to_string(bytes_.size()) + " bytes)");
-        T value;
-        std::memcpy(&value, bytes_.data() + off, sizeof(T));
-        return value;
-    }
-
-    void require(uint64_t off, uint64_t len, const std::string& what) const
-    {
-        if (!in_bounds(off, len, bytes_.size()))
-            throw BadInput("truncated ELF image: " + what + " (" + hex(off) + "+" + hex(len) +
-                           ") runs past the end of the file (" + std::to_string(bytes_.size()) + " bytes)");
-    }
-
-    uint64_t size() const { return bytes_.size(); }
-    const uint8_t* data() const { return bytes_.data(); }
-
-private:
-    std::span<const uint8_t> bytes_;
-};
 
 Elf64_Ehdr parse_header(const FileView& f)
 {
@@ -63,35 +29,8 @@ Elf64_Ehdr parse_header(const FileView& f)
     auto eh = f.at<Elf64_Ehdr>(0, "ELF header");
     if (eh.e_machine != EM_X86_64)
         throw BadInput("ELF image for machine " + std::to_string(eh.e_machine) + ", expected x86-64 (62)");
-    if (eh.e_type != ET_EXEC)
-        throw BadInput("ELF image is not an executable (e_type " + std::to_string(eh.e_type) + ")");
-    if (eh.e_phnum == 0)
-        throw BadInput("ELF image has no program headers");
-    if (eh.e_phentsize != sizeof(Elf64_Phdr))
-        throw BadInput("ELF program header size " + std::to_string(eh.e_phentsize) + ", expected " +
-                       std::to_string(sizeof(Elf64_Phdr)));
-    f.require(eh.e_phoff, uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr), "program header table");
+    check_program_headers<Elf64_Ehdr, Elf64_Phdr>(f, eh);
     return eh;
-}
-
-std::vector<LoadSegment> parse_segments(const FileView& f, const Elf64_Ehdr& eh)
-{
-    std::vector<LoadSegment> segments;
-    for (unsigned i = 0; i < eh.e_phnum; i++) {
-        auto ph = f.at<Elf64_Phdr>(eh.e_phoff + i * sizeof(Elf64_Phdr), "program header");
-        if (ph.p_type != PT_LOAD || ph.p_memsz == 0)  // an empty segment loads nothing
-            continue;
-        std::string what = "segment " + std::to_string(i);
-        if (ph.p_filesz > ph.p_memsz)
-            throw BadInput(what + ": file size " + hex(ph.p_filesz) + " exceeds memory size " + hex(ph.p_memsz));
-        f.require(ph.p_offset, ph.p_filesz, what);
-        if (!in_bounds(ph.p_paddr, ph.p_memsz, UINT64_MAX) || !in_bounds(ph.p_vaddr, ph.p_memsz, UINT64_MAX))
-            throw BadInput(what + ": address range wraps around");
-        segments.push_back({ph.p_paddr, ph.p_vaddr, ph.p_offset, ph.p_filesz, ph.p_memsz, (ph.p_flags & PF_X) != 0});
-    }
-    if (segments.empty())
-        throw BadInput("ELF image has no loadable (PT_LOAD) segment");
-    return segments;
 }
 
 std::string symbol_name(const FileView& f, const Elf64_Shdr& strtab, uint32_t st_name)
@@ -151,7 +90,7 @@ ElfImage ElfImage::parse(std::vector<uint8_t> file)
     FileView f(image.file_);
     auto eh = parse_header(f);
     image.entry_ = eh.e_entry;
-    image.segments_ = parse_segments(f, eh);
+    image.segments_ = parse_load_segments<Elf64_Ehdr, Elf64_Phdr>(f, eh);
     image.symbols_ = parse_symbols(f, eh);
     bool entry_ok = std::any_of(image.segments_.begin(), image.segments_.end(), [&](const LoadSegment& s) {
         return s.executable && eh.e_entry >= s.vaddr && eh.e_entry - s.vaddr < s.memsz;
@@ -161,19 +100,7 @@ ElfImage ElfImage::parse(std::vector<uint8_t> file)
     return image;
 }
 
-ElfImage ElfImage::read_file(const std::string& path)
-{
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
-        throw BadInput("guest image " + path + " is a directory");
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw BadInput("cannot open guest image " + path);
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad())
-        throw BadInput("cannot read guest image " + path);
-    return parse(std::move(bytes));
-}
+ElfImage ElfImage::read_file(const std::string& path) { return parse(read_file_bytes(path, "guest image")); }
 
 const Symbol* ElfImage::find_symbol(const std::string& name) const
 {
@@ -194,18 +121,30 @@ std::optional<std::string> ElfImage::symbolize(uint64_t vaddr) const
     return it->name + (vaddr == it->value ? "" : "+" + hex(vaddr - it->value));
 }
 
-void ElfImage::load_into(GuestMemory& memory, uint64_t min_gpa) const
+void load_segments(GuestMemory& memory, std::span<const uint8_t> file, const std::vector<LoadSegment>& segments,
+                   uint64_t min_gpa)
 {
-    for (const auto& s : segments_) {
+    for (const auto& s : segments) {
         if (s.gpa < min_gpa)
-            throw BadInput("ELF segment at " + hex(s.gpa) + " overlaps the VMM's boot area below " + hex(min_gpa));
+            throw BadInput("segment at " + hex(s.gpa) + " overlaps the VMM's boot area below " + hex(min_gpa));
         if (!memory.contains(s.gpa, s.memsz))
-            throw BadInput("ELF segment " + hex(s.gpa) + "+" + hex(s.memsz) + " does not fit in " +
+            throw BadInput("segment " + hex(s.gpa) + "+" + hex(s.memsz) + " does not fit in " +
                            std::to_string(memory.size() >> 20) + " MiB of guest memory");
         auto dst = memory.span(s.gpa, s.memsz);
-        std::memcpy(dst.data(), file_.data() + s.offset, s.filesz);
+        std::memcpy(dst.data(), file.data() + s.offset, s.filesz);
         std::memset(dst.data() + s.filesz, 0, s.memsz - s.filesz);
     }
+}
+
+void ElfImage::load_into(GuestMemory& memory, uint64_t min_gpa) const { load_segments(memory, file_, segments_, min_gpa); }
+
+void ElfImage::boot(GuestMemory& memory, Vcpu& vcpu, const BootArgs& args) const
+{
+    if (!args.empty())
+        throw BadInput("a command line and modules are multiboot boot information: an ELF64 guest, entered in "
+                       "long mode, takes none");
+    load_into(memory, CR3RIG_GUEST_LOAD_MIN);
+    enter_long_mode(memory, vcpu, entry());
 }
 
 }  // namespace cr3rig

@@ -2,11 +2,11 @@
 
 #include <cstdio>
 
-#include "elf_loader.hpp"
+#include "boot_image.hpp"
 
 namespace cr3rig {
 
-std::string format_registers(const kvm_regs& r, const kvm_sregs& s, const ElfImage* symbols)
+std::string format_registers(const kvm_regs& r, const kvm_sregs& s, const BootImage* symbols)
 {
     char buf[1024];
     std::string where;

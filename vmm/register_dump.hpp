@@ -7,8 +7,9 @@
 
 namespace cr3rig {
 
-class ElfImage;
+class BootImage;
 
-std::string format_registers(const kvm_regs& regs, const kvm_sregs& sregs, const ElfImage* symbols);
+// `symbols` names RIP when the image can (nullptr: bare addresses).
+std::string format_registers(const kvm_regs& regs, const kvm_sregs& sregs, const BootImage* symbols);
 
 }  // namespace cr3rig

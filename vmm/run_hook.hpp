@@ -9,7 +9,7 @@
 
 namespace cr3rig {
 
-class ElfImage;
+class BootImage;
 class GuestMemory;
 class Vcpu;
 class Vm;
@@ -19,7 +19,7 @@ struct RunContext {
     Vm& vm;
     Vcpu& vcpu;
     GuestMemory& memory;
-    const ElfImage& image;
+    const BootImage& image;  // the trap engine needs its elf64()
 };
 
 class RunHook {

@@ -6,13 +6,13 @@
 
 #include "cr3rig/abi.h"
 #include "devices/debug_exit.hpp"
+#include "devices/fw_cfg.hpp"
 #include "devices/rig_port.hpp"
 #include "devices/uart.hpp"
 #include "elf_loader.hpp"
 #include "errors.hpp"
 #include "guest_memory.hpp"
 #include "kvm.hpp"
-#include "long_mode.hpp"
 #include "register_dump.hpp"
 #include "run_hook.hpp"
 #include "watchdog.hpp"
@@ -55,7 +55,7 @@ private:
 
 // The VM the guest runs in: KVM objects, memory and devices, wired together.
 struct Machine {
-    Machine(const ElfImage& image, const RunOptions& options, RunResult& result)
+    Machine(const BootImage& image, const RunOptions& options, RunResult& result)
         : kvm(open_kvm()),
           vm(kvm.create_vm()),
           memory(options.memory_bytes),
@@ -69,12 +69,13 @@ struct Machine {
                        options.on_console(c);
                }),
           rig(memory, {options.on_log, options.on_trace, options.on_bad_message}),
+          fw_cfg(options.memory_bytes, 1),
           vcpu(create_vcpu(options.apic_bus_cycle_ns))
     {
-        image.load_into(memory, CR3RIG_GUEST_LOAD_MIN);
-        enter_long_mode(memory, vcpu, image.entry());
+        image.boot(memory, vcpu, BootArgs{options.cmdline, options.modules});
         bus.attach(CR3RIG_UART_PORT, CR3RIG_UART_LEN, uart);
         bus.attach(CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN, debug_exit);
+        bus.attach(CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_IO_LEN, fw_cfg);
         bus.attach(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN, rig);
         bus.attach(CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN, bench);
     }
@@ -107,12 +108,13 @@ struct Machine {
     Uart uart;
     DebugExit debug_exit;
     RigPort rig;
+    FwCfg fw_cfg;
     BenchPort bench;
     Vcpu vcpu;
     PortBus bus;
 };
 
-std::string crash_dump(const Vcpu& vcpu, const ElfImage& image)
+std::string crash_dump(const Vcpu& vcpu, const BootImage& image)
 {
     try {
         return format_registers(vcpu.get_regs(), vcpu.get_sregs(), &image);
@@ -171,15 +173,16 @@ struct SavedState {
     kvm_irqchip pic_master, pic_slave, ioapic;
     kvm_clock_data clock;
     Uart uart;
+    FwCfg fw_cfg;
     RigPort::Counters rig;
     PortBus::Unclaimed unclaimed;
     RunResult result;
 };
 
 struct GuestSession::Impl {
-    Impl(const ElfImage& image, const RunOptions& options) : image(image), options(options), m(image, this->options, result) {}
+    Impl(const BootImage& image, const RunOptions& options) : image(image), options(options), m(image, this->options, result) {}
 
-    const ElfImage& image;
+    const BootImage& image;
     RunOptions options;
     RunResult result;
     Machine m;
@@ -187,7 +190,7 @@ struct GuestSession::Impl {
     uint64_t pages_restored = 0;
 };
 
-GuestSession::GuestSession(const ElfImage& image, const RunOptions& options)
+GuestSession::GuestSession(const BootImage& image, const RunOptions& options)
     : impl_(std::make_unique<Impl>(image, options))
 {
 }
@@ -262,7 +265,7 @@ void GuestSession::take_snapshot()
     auto s = std::make_unique<SavedState>(SavedState{
         {}, m.vcpu.get_regs(), m.vcpu.get_sregs(), m.vcpu.get_fpu(), m.vcpu.get_lapic(), m.vcpu.get_vcpu_events(),
         m.vcpu.get_debugregs(), save_msrs(m.kvm, m.vcpu), m.vcpu.mp_state(), m.vm.get_irqchip(KVM_IRQCHIP_PIC_MASTER), m.vm.get_irqchip(KVM_IRQCHIP_PIC_SLAVE),
-        m.vm.get_irqchip(KVM_IRQCHIP_IOAPIC), m.vm.get_clock(), m.uart, m.rig.counters(), m.bus.unclaimed(),
+        m.vm.get_irqchip(KVM_IRQCHIP_IOAPIC), m.vm.get_clock(), m.uart, m.fw_cfg, m.rig.counters(), m.bus.unclaimed(),
         impl_->result});
     auto bytes = m.memory.span(0, m.memory.size());
     s->memory.assign(bytes.begin(), bytes.end());
@@ -310,6 +313,7 @@ void GuestSession::restore_snapshot()
     m.vm.set_irqchip(s.ioapic);
     m.vm.set_clock(s.clock);
     m.uart = s.uart;
+    m.fw_cfg = s.fw_cfg;
     m.rig.set_counters(s.rig);
     m.bus.set_unclaimed(s.unclaimed);
     impl_->result = s.result;
@@ -319,7 +323,7 @@ bool GuestSession::has_snapshot() const { return impl_->saved != nullptr; }
 
 uint64_t GuestSession::pages_restored() const { return impl_->pages_restored; }
 
-RunResult run_guest(const ElfImage& image, const RunOptions& options)
+RunResult run_guest(const BootImage& image, const RunOptions& options)
 {
     GuestSession session(image, options);
     return session.run(options.hook, options.timeout);

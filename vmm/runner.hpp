@@ -8,13 +8,13 @@
 #include <optional>
 #include <string>
 
+#include "boot_image.hpp"
 #include "devices/rig_port.hpp"
 #include "dispatch.hpp"
 #include "verdict.hpp"
 
 namespace cr3rig {
 
-class ElfImage;
 class RunHook;
 
 struct RunOptions {
@@ -30,6 +30,11 @@ struct RunOptions {
     // The rig clock sets it very slow, so that the guest's own timer cannot fire
     // before the rig has taken it over, however late the host runs the vCPU.
     uint64_t apic_bus_cycle_ns = 0;
+    // Multiboot boot information (an ELF64 image refuses both): the command line,
+    // verbatim (GRUB and QEMU put the image's name first, and so does `cr3rig run`),
+    // and the modules, e.g. kvm-unit-tests' environment as the first.
+    std::string cmdline;
+    std::vector<BootModule> modules;
 };
 
 struct RunResult {
@@ -53,7 +58,8 @@ struct RunResult {
 
 // Throws KvmUnavailable (no usable KVM), BadInput (image does not fit) or KvmError
 // (an ioctl failed while setting up). A guest cannot make it throw once running.
-RunResult run_guest(const ElfImage& image, const RunOptions& options);
+// The image is borrowed: it must outlive the call (and a GuestSession).
+RunResult run_guest(const BootImage& image, const RunOptions& options);
 
 // A VM with the guest loaded that can run, pause where its hook says so (a Stop with
 // `pause`), be saved, and go back to what was saved as often as needed: campaigns
@@ -61,10 +67,10 @@ RunResult run_guest(const ElfImage& image, const RunOptions& options);
 // What a snapshot keeps: guest memory (restored by KVM dirty log: only the pages
 // written since), registers, special, FPU and debug registers, the MSRs a guest
 // kernel programs (TSC, SYSCALL/SYSENTER, PAT, KERNEL_GS_BASE, TSC deadline...), LAPIC,
-// pending events, MP state, the PIC and IOAPIC, kvmclock, and the host devices' state.
+// pending events, MP state, the PIC and IOAPIC, kvmclock, and the host devices' state (fw_cfg too).
 class GuestSession {
 public:
-    GuestSession(const ElfImage& image, const RunOptions& options);
+    GuestSession(const BootImage& image, const RunOptions& options);
     ~GuestSession();
     GuestSession(const GuestSession&) = delete;
     GuestSession& operator=(const GuestSession&) = delete;

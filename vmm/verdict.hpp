@@ -5,7 +5,9 @@
 
 namespace cr3rig {
 
-enum class Verdict { Pass, Fail, Crash, Timeout };
+// Skip: the guest said it could not run its tests (debug-exit value 77, kvm-unit-tests'
+// convention); the same exit code as a run skipped for want of KVM.
+enum class Verdict { Pass, Fail, Crash, Timeout, Skip };
 
 enum ExitCode : int {
     kExitPass = 0,
@@ -23,6 +25,7 @@ constexpr int exit_code_of(Verdict v)
     case Verdict::Fail: return kExitFail;
     case Verdict::Crash: return kExitCrash;
     case Verdict::Timeout: return kExitTimeout;
+    case Verdict::Skip: return kExitSkip;
     }
     return kExitCrash;
 }
@@ -34,6 +37,7 @@ constexpr std::string_view name_of(Verdict v)
     case Verdict::Fail: return "FAIL";
     case Verdict::Crash: return "CRASH";
     case Verdict::Timeout: return "TIMEOUT";
+    case Verdict::Skip: return "SKIP";
     }
     return "?";
 }

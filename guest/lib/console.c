@@ -1,4 +1,4 @@
-#include "guest.h"
+#include "base.h"
 
 #define UART_THR 0
 #define UART_LSR 5

@@ -41,11 +41,3 @@ void rig_assert_failed(const char *file, unsigned line, const char *expr)
     msg.text_len = (uint32_t)guest_strlen(expr);
     rig_send(&msg);
 }
-
-void guest_exit(int code)
-{
-    outl(CR3RIG_DEBUG_EXIT_PORT, (uint32_t)code);
-    /* Only reached if the host ignored the exit: stop here without busy-waiting. */
-    for (;;)
-        __asm__ volatile("cli; hlt");
-}

@@ -207,3 +207,14 @@ TEST_CASE("grouping counts by signature, keeps the first schedule, separates fai
     CHECK(groups[2].signature == "no finding, FAIL");
     CHECK(groups[3].signature == "A [CRASH]");
 }
+
+TEST_CASE("a skipped schedule is grouped apart from the clean passes")
+{
+    // A guest that writes 77 to the debug-exit port: verdict SKIP, no finding.
+    auto groups = group_results({result(0, "PASS", "clean"), result(1, "SKIP", "clean"), result(2, "SKIP", "clean")});
+    REQUIRE(groups.size() == 2);
+    CHECK(groups[0].signature == "clean");
+    CHECK(groups[0].count == 1);
+    CHECK(groups[1].signature == "no finding, SKIP");
+    CHECK(groups[1].count == 2);
+}

@@ -38,6 +38,45 @@ TEST_CASE("unusable guest files exit 2 with one line")
     std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("multiboot boot arguments and ELF64-only commands refuse the wrong image with exit 2")
+{
+    auto dir = std::filesystem::temp_directory_path() / "cr3rig-cli-mb-test";
+    std::filesystem::create_directories(dir);
+    auto mb = cr3rig::testing::read_file(CR3RIG_GUEST_DIR "/mb-pass.elf");
+    REQUIRE(mb.size() > 0x1100);
+    std::ofstream(dir / "cut.elf", std::ios::binary) << mb.substr(0, 0x1100);  // header intact, code cut
+
+    check_usage_error("run --cmdline x builtin:hello", "--cmdline and --env are multiboot boot information");
+    check_usage_error("run --env /etc/hostname builtin:hello", "is an ELF64 image");
+    check_usage_error("run --env /nonexistent/env builtin:mb-args", "cannot open --env file /nonexistent/env");
+    check_usage_error("run --env " + dir.string() + " builtin:mb-args", "is a directory");
+    check_usage_error("run " + (dir / "cut.elf").string(), "truncated ELF image");
+    check_usage_error("run --inject after-read builtin:mb-pass", "works on ELF64 images only");
+    check_usage_error("run --rig-clock 32 builtin:mb-pass", "works on ELF64 images only");
+    check_usage_error("run --report /tmp/cr3rig-mb-report.html builtin:mb-pass", "works on ELF64 images only");
+    check_usage_error("sites builtin:mb-pass", "cr3rig sites works on ELF64 images only");
+    check_usage_error("campaign builtin:mb-pass", "cr3rig campaign works on ELF64 images only");
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("cr3rig guests lists the multiboot guests with their kind")
+{
+    auto r = run_command(cli("guests"));
+    CHECK(r.exit_code == 0);
+    // Each line: builtin:NAME <tab> N bytes <tab> kind.
+    auto kind_of = [&](const std::string& name) {
+        std::string start = "builtin:" + name + "\t";
+        size_t at = r.output.find(start);
+        if (at == std::string::npos)
+            return std::string("(not listed)");
+        std::string line = r.output.substr(at, r.output.find('\n', at) - at);
+        return line.substr(line.rfind('\t') + 1);
+    };
+    for (const char* name : {"mb-pass", "mb-fail", "mb-skip", "mb-args", "mb-fwcfg", "mb-timeout"})
+        CHECK(kind_of(name) == "multiboot");
+    CHECK(kind_of("hello") == "ELF64");
+}
+
 TEST_CASE("bad flags and values exit 2 with one line")
 {
     check_usage_error("run --no-such-flag", "no-such-flag");

@@ -97,7 +97,7 @@ TEST_CASE("an interrupted KVM_RUN is a timeout only past the deadline")
     CHECK(stop->verdict == Verdict::Timeout);
 }
 
-TEST_CASE("the debug-exit port ends the run: 0 passes, anything else fails")
+TEST_CASE("the debug-exit port ends the run: 0 passes, 77 skips, anything else fails")
 {
     FakeRun f;
     PortBus bus;
@@ -114,6 +114,17 @@ TEST_CASE("the debug-exit port ends the run: 0 passes, anything else fails")
     CHECK(fail->verdict == Verdict::Fail);
     CHECK(fail->guest_status == 3u);
     CHECK_THAT(fail->reason, Catch::Contains("status 7"));
+
+    // kvm-unit-tests' SKIP: exit code 4 (kselftest's), QEMU's status 155.
+    auto skip = dispatch(f.io(CR3RIG_DEBUG_EXIT_PORT, true, 4, CR3RIG_EXIT_SKIP), bus, false);
+    REQUIRE(skip);
+    CHECK(skip->verdict == Verdict::Skip);
+    CHECK(skip->guest_status == 77u);
+    CHECK_THAT(skip->reason, Catch::Contains("status 155"));
+    CHECK(exit_code_of(Verdict::Skip) == kExitSkip);
+    CHECK(name_of(Verdict::Skip) == "SKIP");
+    CHECK(verdict_of_exit_value(76) == Verdict::Fail);
+    CHECK(verdict_of_exit_value(78) == Verdict::Fail);
 }
 
 TEST_CASE("unclaimed ports read as all-ones and are counted")

@@ -2,7 +2,14 @@
 
 #include <cstring>
 
+#include "cr3rig/abi.h"
+
 namespace cr3rig {
+
+Verdict verdict_of_exit_value(uint32_t value)
+{
+    return value == 0 ? Verdict::Pass : value == CR3RIG_EXIT_SKIP ? Verdict::Skip : Verdict::Fail;
+}
 
 ExitAction DebugExit::io(const IoAccess& access)
 {
@@ -13,7 +20,7 @@ ExitAction DebugExit::io(const IoAccess& access)
     uint32_t value = access.value();
     std::string reason = "guest exit code " + std::to_string(value) + " (debug-exit status " +
                          std::to_string(debug_exit_status(value)) + ")";
-    return Stop{value == 0 ? Verdict::Pass : Verdict::Fail, reason, value};
+    return Stop{verdict_of_exit_value(value), reason, value};
 }
 
 }  // namespace cr3rig

@@ -1,5 +1,6 @@
 // The isa-debug-exit convention: the guest writes v to the port and the run ends with
-// status (v << 1) | 1. v == 0 is a pass, anything else a failure (kvm-unit-tests' rule).
+// status (v << 1) | 1. v == 0 is a pass, v == 77 a skip (CR3RIG_EXIT_SKIP), anything
+// else a failure (kvm-unit-tests' rules).
 #pragma once
 
 #include "../dispatch.hpp"
@@ -12,5 +13,7 @@ public:
 };
 
 constexpr uint32_t debug_exit_status(uint32_t value) { return (value << 1) | 1; }
+
+Verdict verdict_of_exit_value(uint32_t value);
 
 }  // namespace cr3rig

@@ -23,10 +23,14 @@
 #define CR3RIG_PIC2_LEN         2u
 #define CR3RIG_DEBUG_EXIT_PORT  0x00f4u  /* isa-debug-exit: status = (v << 1) | 1 */
 #define CR3RIG_DEBUG_EXIT_LEN   1u
+#define CR3RIG_EXIT_SKIP        77u      /* debug-exit value of a skipped test (kvm-unit-tests) */
 #define CR3RIG_UART_PORT        0x03f8u  /* 16550 COM1, 8 registers */
 #define CR3RIG_UART_LEN         8u
 #define CR3RIG_FW_CFG_PORT      0x0510u  /* QEMU fw_cfg selector + data (+ DMA at 0x514) */
 #define CR3RIG_FW_CFG_LEN       12u
+#define CR3RIG_FW_CFG_SELECTOR_PORT CR3RIG_FW_CFG_PORT        /* 16-bit out: the item's key */
+#define CR3RIG_FW_CFG_DATA_PORT     (CR3RIG_FW_CFG_PORT + 1u) /* 8-bit in: the item's next byte */
+#define CR3RIG_FW_CFG_IO_LEN        2u  /* the ports cr3rig serves: no DMA interface */
 #define CR3RIG_RIG_PORT         0x04f0u  /* guest -> host messages, a 32-bit out */
 #define CR3RIG_RIG_LEN          4u
 #define CR3RIG_BENCH_PORT       0x04f8u  /* no-op port: one write = one exit, for benchmarks */
@@ -46,6 +50,25 @@ CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN), "rig por
 CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN), "bench port collides");
 CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN, CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN), "rig and bench ports collide");
 CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN, CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN), "rig and debug-exit ports collide");
+/* fw_cfg sits where QEMU puts it; what the rig serves of it must stay inside that range and off the PC devices. */
+CR3RIG_STATIC_ASSERT(CR3RIG_FW_CFG_IO_LEN <= CR3RIG_FW_CFG_LEN, "fw_cfg ports outside the fw_cfg range");
+CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_LEN, CR3RIG_PIC1_PORT, CR3RIG_PIC1_LEN) &&
+                     CR3RIG_RANGES_DISJOINT(CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_LEN, CR3RIG_PIT_PORT, CR3RIG_PIT_LEN) &&
+                     CR3RIG_RANGES_DISJOINT(CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_LEN, CR3RIG_PIC2_PORT, CR3RIG_PIC2_LEN) &&
+                     CR3RIG_RANGES_DISJOINT(CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_LEN, CR3RIG_UART_PORT, CR3RIG_UART_LEN),
+                     "fw_cfg collides with a PC device");
+
+/*
+ * fw_cfg items (QEMU's keys) that cr3rig serves; every other key reads as zeros.
+ * Values are little-endian, as QEMU gives them on x86.
+ */
+enum cr3rig_fw_cfg_key {
+    CR3RIG_FW_CFG_SIGNATURE = 0x00, /* "QEMU" */
+    CR3RIG_FW_CFG_ID = 0x01,        /* u32 feature bits: 1 = the port interface, no DMA */
+    CR3RIG_FW_CFG_RAM_SIZE = 0x03,  /* u64 bytes of guest RAM */
+    CR3RIG_FW_CFG_NB_CPUS = 0x05,   /* u16 CPUs present: 1 */
+    CR3RIG_FW_CFG_MAX_CPUS = 0x0f,  /* u16 CPUs possible: 1 */
+};
 
 /*
  * Rig-port messages. The guest fills a struct cr3rig_msg in its memory and
@@ -88,13 +111,14 @@ enum cr3rig_tracepoint {
     CR3RIG_TP_RT_THROTTLE = 7, /* 1 = throttled / 0 = unthrottled, tick */
 };
 
-/* Guest physical memory layout that the VMM sets up for ELF64 guests. */
-#define CR3RIG_BOOT_GDT_GPA   0x1000u  /* flat GDT: 0x08 = 64-bit code, 0x10 = data */
+/* Guest physical memory layout that the VMM sets up (the page tables for ELF64 guests only). */
+#define CR3RIG_BOOT_GDT_GPA   0x1000u  /* flat GDT: 0x08 = 64-bit code, 0x10 = data, 0x18 = 32-bit code */
 #define CR3RIG_BOOT_PML4_GPA  0x2000u  /* identity map of the first 4 GiB, 2 MiB pages */
 #define CR3RIG_BOOT_STACK_TOP 0x80000u /* initial rsp */
 #define CR3RIG_GUEST_LOAD_MIN 0x100000u /* images load at or above 1 MiB */
 
 #define CR3RIG_GDT_CODE64 0x08u
 #define CR3RIG_GDT_DATA   0x10u
+#define CR3RIG_GDT_CODE32 0x18u /* the CS of multiboot guests */
 
 #endif /* CR3RIG_ABI_H */

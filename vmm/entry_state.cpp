@@ -1,4 +1,4 @@
-#include "long_mode.hpp"
+#include "entry_state.hpp"
 
 #include <linux/kvm.h>
 
@@ -16,15 +16,20 @@ constexpr uint64_t kCr4Pae = 1u << 5, kCr4Osfxsr = 1u << 9, kCr4Osxmmexcpt = 1u 
 constexpr uint64_t kEferLme = 1u << 8, kEferLma = 1u << 10;
 constexpr uint64_t kPtePresent = 1u << 0, kPteWrite = 1u << 1, kPteHuge = 1u << 7;
 
-// GDT descriptors: 64-bit code (L=1) and flat data, both DPL 0.
+// GDT descriptors, all flat and DPL 0: 64-bit code (L=1), data, 32-bit code (D=1).
 constexpr uint64_t kGdtCode64 = 0x00af9a000000ffffull;
 constexpr uint64_t kGdtData = 0x00cf92000000ffffull;
+constexpr uint64_t kGdtCode32 = 0x00cf9a000000ffffull;
+constexpr uint16_t kGdtLimit = 4 * 8 - 1;
 
+// Both entry states get the same GDT, so that a guest reloading a segment register
+// before its own lgdt finds the descriptor the VMM loaded.
 void write_gdt(GuestMemory& memory)
 {
     memory.write<uint64_t>(CR3RIG_BOOT_GDT_GPA + 0, 0);
     memory.write<uint64_t>(CR3RIG_BOOT_GDT_GPA + CR3RIG_GDT_CODE64, kGdtCode64);
     memory.write<uint64_t>(CR3RIG_BOOT_GDT_GPA + CR3RIG_GDT_DATA, kGdtData);
+    memory.write<uint64_t>(CR3RIG_BOOT_GDT_GPA + CR3RIG_GDT_CODE32, kGdtCode32);
 }
 
 // PML4[0] -> PDPT, PDPT[0..3] -> four page directories of 2 MiB pages: 4 GiB identity map.
@@ -38,20 +43,32 @@ void write_page_tables(GuestMemory& memory)
         memory.write<uint64_t>(pd + i * 8, (i << 21) | kPtePresent | kPteWrite | kPteHuge);
 }
 
-kvm_segment flat_segment(uint16_t selector, bool code)
+enum class Segment { Code64, Code32, Data };
+
+kvm_segment flat_segment(uint16_t selector, Segment kind)
 {
     kvm_segment s{};
     s.base = 0;
     s.limit = 0xffffffff;
     s.selector = selector;
-    s.type = code ? 0xb : 0x3;  // execute/read accessed : read/write accessed
+    s.type = kind == Segment::Data ? 0x3 : 0xb;  // read/write accessed : execute/read accessed
     s.present = 1;
     s.dpl = 0;
-    s.db = code ? 0 : 1;
+    s.db = kind == Segment::Code64 ? 0 : 1;  // L=1 requires D=0
     s.s = 1;
-    s.l = code ? 1 : 0;
+    s.l = kind == Segment::Code64 ? 1 : 0;
     s.g = 1;
     return s;
+}
+
+// The GDT and descriptor tables shared by both entry states; no IDT (interrupts are off).
+void load_boot_tables(kvm_sregs& sregs)
+{
+    sregs.gdt.base = CR3RIG_BOOT_GDT_GPA;
+    sregs.gdt.limit = kGdtLimit;
+    sregs.idt.base = 0;
+    sregs.idt.limit = 0;
+    sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = flat_segment(CR3RIG_GDT_DATA, Segment::Data);
 }
 
 }  // namespace
@@ -62,12 +79,8 @@ void enter_long_mode(GuestMemory& memory, Vcpu& vcpu, uint64_t entry)
     write_page_tables(memory);
 
     kvm_sregs sregs = vcpu.get_sregs();
-    sregs.gdt.base = CR3RIG_BOOT_GDT_GPA;
-    sregs.gdt.limit = 3 * 8 - 1;
-    sregs.idt.base = 0;
-    sregs.idt.limit = 0;
-    sregs.cs = flat_segment(CR3RIG_GDT_CODE64, true);
-    sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = flat_segment(CR3RIG_GDT_DATA, false);
+    load_boot_tables(sregs);
+    sregs.cs = flat_segment(CR3RIG_GDT_CODE64, Segment::Code64);
     sregs.cr3 = CR3RIG_BOOT_PML4_GPA;
     sregs.cr4 = kCr4Pae | kCr4Osfxsr | kCr4Osxmmexcpt;
     sregs.cr0 = kCr0Pe | kCr0Mp | kCr0Et | kCr0Ne | kCr0Wp | kCr0Pg;
@@ -78,6 +91,29 @@ void enter_long_mode(GuestMemory& memory, Vcpu& vcpu, uint64_t entry)
     regs.rip = entry;
     regs.rsp = CR3RIG_BOOT_STACK_TOP;
     regs.rflags = 0x2;  // bit 1 is reserved-as-one; IF = 0
+    vcpu.set_regs(regs);
+}
+
+void enter_protected_mode(GuestMemory& memory, Vcpu& vcpu, uint32_t eip, uint32_t eax, uint32_t ebx)
+{
+    write_gdt(memory);
+
+    kvm_sregs sregs = vcpu.get_sregs();
+    load_boot_tables(sregs);
+    sregs.cs = flat_segment(CR3RIG_GDT_CODE32, Segment::Code32);
+    sregs.cr0 = kCr0Pe | kCr0Et;  // protected mode, paging off, as after a boot loader
+    sregs.cr3 = 0;
+    sregs.cr4 = 0;
+    sregs.efer = 0;
+    vcpu.set_sregs(sregs);
+
+    kvm_regs regs{};
+    regs.rip = eip;
+    regs.rax = eax;
+    regs.rbx = ebx;
+    // The spec leaves ESP undefined; a stack in low memory spares a guest that pushes early.
+    regs.rsp = CR3RIG_BOOT_STACK_TOP;
+    regs.rflags = 0x2;  // IF = 0, VM = 0
     vcpu.set_regs(regs);
 }
 

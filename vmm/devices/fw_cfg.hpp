@@ -1,0 +1,34 @@
+// QEMU's firmware configuration device (fw_cfg), its port interface only, as
+// kvm-unit-tests' x86 library reads it: the guest writes an item's 16-bit key to the
+// selector port (0x510), then reads the item one byte at a time from the data port
+// (0x511); selecting an item starts it over. Items served (keys in cr3rig/abi.h):
+// the "QEMU" signature, the ID (port interface, no DMA), the RAM size and the CPU
+// counts. Any other key, and any read past an item's end, gives zeros, as QEMU does.
+// Writes to the data port are ignored (QEMU >= 2.4 has no writable items there).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "../dispatch.hpp"
+
+namespace cr3rig {
+
+class FwCfg : public PortDevice {
+public:
+    FwCfg(uint64_t ram_size, uint16_t cpus);
+
+    ExitAction io(const IoAccess& access) override;
+
+private:
+    void select(uint16_t key);
+    uint8_t next_byte();
+
+    // Copyable by value (snapshots keep the device): the selection is a key, not a pointer.
+    std::map<uint16_t, std::vector<uint8_t>> items_;
+    uint16_t key_ = 0;
+    size_t offset_ = 0;
+};
+
+}  // namespace cr3rig
