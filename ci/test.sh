@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The test command of the README and of CI: set-up, build, every test, and the
-# benchmarks in their short mode (so they cannot rot; timing never fails this).
+# The test command of the README and of CI: set-up, build, every test, the
+# benchmarks in their short mode (so they cannot rot; timing never fails this), the
+# whole test suite again built with AddressSanitizer + UndefinedBehaviorSanitizer,
+# and each libFuzzer target for FUZZ_SECONDS (default 10) from its seed corpus.
 # KVM tests report "Skipped" with the reason when /dev/kvm is unusable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,3 +16,11 @@ case $bench_status in
   4) echo "ci/test.sh: benchmarks skipped (no usable KVM)" ;;
   *) echo "ci/test.sh: benchmarks failed to run (exit $bench_status)"; exit 1 ;;
 esac
+
+# ASan + UBSan: any report fails its test (UBSan does not recover, ASan aborts).
+cmake -S . -B build-asan -DCR3RIG_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-asan -j"$(nproc)"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --output-on-failure -j"$(nproc)")
+
+FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash ci/fuzz.sh

@@ -57,9 +57,15 @@ TEST_CASE("1000 VM create, run and destroy cycles leak no file descriptors, thre
                 << " KiB, threads " << threads_before << " -> " << threads_after);
     CHECK(fds_after == fds_before);
     CHECK(threads_after == threads_before);
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan's quarantine holds freed memory back on purpose, so RSS grows here without
+    // a leak; in this build LeakSanitizer checks for leaks when the process exits.
+    WARN("RSS not compared under AddressSanitizer (quarantine); LeakSanitizer checks leaks at exit");
+#else
     // Each VM maps 64 MiB of guest RAM: one cycle's worth leaked would show 1000-fold.
     // Allowed: allocator noise, far below one guest's RAM.
     CHECK(rss_after - rss_before < 4096);
+#endif
     std::printf("leak cycles: 1000 VMs, fds %zu -> %zu, threads %ld -> %ld, RSS %ld -> %ld KiB\n", fds_before,
                 fds_after, threads_before, threads_after, rss_before, rss_after);
 }
