@@ -161,9 +161,9 @@ std::optional<std::string> gdbstub_unusable_reason()
 
 GdbStubSession run_gdbstub_session(const std::string& image, Cr3SitePair sites, int hits)
 {
-    char dir_template[] = "/tmp/cr3rig-gdbstub-XXXXXX";
-    if (!mkdtemp(dir_template))
-        throw std::runtime_error("cannot create a temporary directory for the gdb session");
+    std::string dir_template = (std::filesystem::temp_directory_path() / "cr3rig-gdbstub-XXXXXX").string();
+    if (!mkdtemp(dir_template.data()))
+        throw std::runtime_error("cannot create a temporary directory for the gdb session in " + dir_template);
     std::filesystem::path dir = dir_template;
     std::string serial = (dir / "serial.txt").string(), script = (dir / "session.gdb").string();
     std::ofstream(script) << gdb_script(qemu_for_gdb(image, serial), sites, hits);
