@@ -13,7 +13,9 @@
 //   - a campaign on lazytlb-buggy: schedules per second from the snapshot and with a
 //     fresh VM per schedule (ratio), restore latency, and the time to the first finding;
 //   - process start to exit of the multiboot test binary mb-pass under cr3rig and under
-//     QEMU -accel kvm, side by side (skipped, with the reason, when QEMU cannot run).
+//     QEMU -accel kvm, side by side (skipped, with the reason, when QEMU cannot run);
+//   - one gdb hardware-breakpoint hit on a CR3 site through QEMU's gdb stub against one
+//     access trapped by the rig, the same guest code (peer_gdbstub.hpp; skipped likewise).
 // Usage: cr3rig-bench [--quick] [--json FILE]
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -33,6 +35,7 @@
 #include "embedded_guests.hpp"
 #include "errors.hpp"
 #include "kvm.hpp"
+#include "peer_gdbstub.hpp"
 #include "runner.hpp"
 #include "stats.hpp"
 #include "campaign_runner.hpp"
@@ -268,6 +271,8 @@ int main(int argc, char** argv)
     PeerSamples peer = qemu_peer_samples(runs);
     auto mb_rig_ms = bench::summarize(peer.rig_ms);
     auto mb_qemu_ms = bench::summarize(peer.qemu_ms);
+    auto gdbstub = bench::gdbstub_peer_samples(runs, bench::kBenchGdbStubHits, CR3RIG_GUEST_DIR,
+                                               [] { return trap_cost_samples(1).front(); });
 
     std::printf("cr3rig-bench (%d runs each, min / median / max)\n", runs);
     std::printf("  KVM_RUN round trip, port-I/O exit   %8.2f / %8.2f / %8.2f us\n", roundtrip_ns.min / 1e3,
@@ -317,6 +322,7 @@ int main(int argc, char** argv)
     } else {
         std::printf("  QEMU comparison skipped: %s\n", peer.skipped.c_str());
     }
+    bench::print_gdbstub_figures(gdbstub);
 
     if (!json_path.empty()) {
         nlohmann::json j = {{"runs", runs},
@@ -345,6 +351,7 @@ int main(int argc, char** argv)
         } else {
             j["qemu_skipped"] = peer.skipped;
         }
+        bench::add_gdbstub_json(j, gdbstub);
         std::ofstream(json_path) << j.dump(2) << "\n";
     }
     return 0;

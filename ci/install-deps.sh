@@ -11,6 +11,7 @@ packages=(
   libxml2-utils  # xmllint: the tests read the JUnit reports of `cr3rig test` back
   clang libclang-rt-14-dev  # ci/fuzz.sh: libFuzzer targets with ASan + UBSan
   qemu-system-x86  # the peer of the multiboot tests and benchmark (tests/qemu)
+  gdb  # drives QEMU's gdb stub: the do-it-yourself CR3 traps the benchmark compares with
 )
 
 missing=()

@@ -6,8 +6,14 @@
  * in the debug registers) and, with CR3_SWITCH_INLINE, inlined at every use
  * (six sites, more than the debug registers hold). It ends with the other TLB
  * flushes the rig records: invlpg and a CR4.PGE toggle.
+ * Also built as the multiboot image mb-cr3-switch, the same code that QEMU -kernel
+ * boots, for the benchmark against gdb breakpoints through QEMU's gdb stub.
  */
+#ifdef CR3RIG_MULTIBOOT
+#include "mb.h"
+#else
 #include "guest.h"
+#endif
 
 #define SWITCHES 200
 
@@ -39,7 +45,7 @@ ACCESSOR void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" ::"r"(v) 
 
 #define CR4_PGE (1ull << 7)
 
-int main(void)
+static int switch_cr3_many_times(void)
 {
     uint64_t boot = read_cr3();
     const uint64_t *boot_pml4 = (const uint64_t *)boot;
@@ -60,3 +66,14 @@ int main(void)
     console_puts("cr3-switch: done\n");
     return 0;
 }
+
+#ifdef CR3RIG_MULTIBOOT
+int main(int argc, char **argv) /* the multiboot library's main: this test takes no arguments */
+{
+    (void)argc;
+    (void)argv;
+    return switch_cr3_many_times();
+}
+#else
+int main(void) { return switch_cr3_many_times(); }
+#endif

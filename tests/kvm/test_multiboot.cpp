@@ -71,6 +71,14 @@ TEST_CASE("mb-skip exits 77 and is skipped")
     CHECK_THAT(r.console, Catch::Contains("SKIP: needs hardware"));
 }
 
+TEST_CASE("mb-cr3-switch, cr3_switch.c as a multiboot image, switches CR3 to the end and passes")
+{
+    RunResult r = run("mb-cr3-switch");
+    INFO(r.reason << "\n" << r.console);
+    CHECK(r.verdict == Verdict::Pass);
+    CHECK(r.console == "cr3-switch: done\n");
+}
+
 TEST_CASE("mb-timeout ends at the deadline")
 {
     RunOptions options;

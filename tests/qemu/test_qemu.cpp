@@ -56,3 +56,8 @@ TEST_CASE("QEMU and cr3rig hand mb-args the same arguments and environment")
     CHECK(compare("mb-args", "alpha") == kExitFail);
     std::filesystem::remove(env);
 }
+
+TEST_CASE("QEMU and cr3rig both pass mb-cr3-switch, the cr3-switch guest as a multiboot image")
+{
+    CHECK(compare("mb-cr3-switch") == kExitPass);  // no SUMMARY line under either: its console is "cr3-switch: done"
+}

@@ -72,7 +72,7 @@ TEST_CASE("cr3rig guests lists the multiboot guests with their kind")
         std::string line = r.output.substr(at, r.output.find('\n', at) - at);
         return line.substr(line.rfind('\t') + 1);
     };
-    for (const char* name : {"mb-pass", "mb-fail", "mb-skip", "mb-args", "mb-fwcfg", "mb-timeout"})
+    for (const char* name : {"mb-pass", "mb-fail", "mb-skip", "mb-args", "mb-fwcfg", "mb-timeout", "mb-cr3-switch"})
         CHECK(kind_of(name) == "multiboot");
     CHECK(kind_of("hello") == "ELF64");
 }

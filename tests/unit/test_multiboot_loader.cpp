@@ -392,7 +392,7 @@ TEST_CASE("parse_boot_image picks the format by content")
 TEST_CASE("the mb guests are ELF32 multiboot images with their header up front")
 {
     for (const char* name : {"mb-pass.elf", "mb-fail.elf", "mb-skip.elf", "mb-args.elf", "mb-fwcfg.elf",
-                             "mb-timeout.elf"}) {
+                             "mb-timeout.elf", "mb-cr3-switch.elf"}) {
         INFO(name);
         auto bytes = file_bytes(name);
         REQUIRE(bytes.size() > EI_NIDENT);

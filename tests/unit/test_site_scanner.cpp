@@ -225,6 +225,27 @@ TEST_CASE("cr3-switch has one read and one write site in its out-of-line accesso
     CHECK_THAT(sites[3].symbol, Catch::StartsWith("main+0x"));
 }
 
+// mb-cr3-switch is cr3_switch.c again, linked against the multiboot library: past its
+// 32-bit entry (a CR4 and a CR3 write of its own, run once), the same sites with the
+// same bytes in the same functions as cr3-switch. The gdb-stub benchmark relies on it.
+TEST_CASE("mb-cr3-switch has cr3-switch's sites, plus its entry's CR4 and CR3 writes")
+{
+    auto elf64 = scan_cr3_sites(ElfImage::read_file(CR3RIG_GUEST_DIR "/cr3-switch.elf"));
+    auto mb = scan_cr3_sites(ElfImage::read_file(CR3RIG_GUEST_DIR "/mb-cr3-switch.elf64"));
+    REQUIRE(mb.size() == elf64.size() + 2);
+    CHECK(mb[0].kind == SiteKind::Cr4Write);
+    CHECK(mb[1].kind == SiteKind::Cr3Write);
+    for (size_t i = 0; i < 2; i++)
+        CHECK_THAT(mb[i].symbol, Catch::StartsWith("_start+0x"));
+    for (size_t i = 0; i < elf64.size(); i++) {
+        const Cr3Site &a = elf64[i], &b = mb[i + 2];
+        INFO(a.symbol);
+        CHECK(a.kind == b.kind);
+        CHECK(a.bytes == b.bytes);
+        CHECK(a.symbol.substr(0, a.symbol.find('+')) == b.symbol.substr(0, b.symbol.find('+')));
+    }
+}
+
 TEST_CASE("cr3-switch-inline has three CR3 reads, three CR3 writes and the flushes, all inside main")
 {
     ElfImage image = ElfImage::read_file(CR3RIG_GUEST_DIR "/cr3-switch-inline.elf");

@@ -32,4 +32,14 @@ void report(const char *name, int pass);
 void report_skip(const char *name);
 int report_summary(void);
 
+/* A check that ends the run, as kvm-unit-tests' assert(): "FAIL: file:line: expr",
+ * then exit 1. Named as the ELF64 guests' GUEST_ASSERT so one test source builds
+ * for both libraries (guest/tests/cr3_switch.c). */
+#define GUEST_ASSERT(expr)                                  \
+    do {                                                    \
+        if (!(expr))                                        \
+            mb_assert_failed(__FILE__, __LINE__, #expr);    \
+    } while (0)
+__attribute__((noreturn)) void mb_assert_failed(const char *file, unsigned line, const char *expr);
+
 #endif

@@ -42,3 +42,15 @@ int report_summary(void)
         return 1;
     return tests && skipped == tests ? CR3RIG_EXIT_SKIP : 0;
 }
+
+void mb_assert_failed(const char *file, unsigned line, const char *expr)
+{
+    console_puts("FAIL: ");
+    console_puts(file);
+    console_putc(':');
+    console_put_u64(line);
+    console_puts(": ");
+    console_puts(expr);
+    console_putc('\n');
+    guest_exit(1);
+}
