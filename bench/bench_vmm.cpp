@@ -37,6 +37,8 @@
 #include "kvm.hpp"
 #include "peer_gdbstub.hpp"
 #include "runner.hpp"
+#include "floor_figures.hpp"
+#include "process_figures.hpp"
 #include "stats.hpp"
 #include "campaign_runner.hpp"
 #include "trap_engine.hpp"
@@ -95,6 +97,11 @@ std::vector<double> scenario_samples(const char* guest, int runs, Verdict expect
         RunOptions options;
         options.timeout = std::chrono::seconds(60);
         RunResult r = run_guest(kernel, options);
+        // On host time a loaded machine can preempt the exiting task before it reaches
+        // its window, and selfpreempt then passes: that run measures something else,
+        // so it is run again (a few times at most: a guest that never gets there is broken).
+        for (int retry = 0; r.verdict != expected && retry < 5; retry++)
+            r = run_guest(kernel, options);
         if (r.verdict != expected)
             throw std::runtime_error(std::string(guest) + " ended " + std::string(name_of(r.verdict)) + ": " + r.reason);
         samples.push_back(std::chrono::duration<double, std::milli>(r.run_time).count());
@@ -273,6 +280,17 @@ int main(int argc, char** argv)
     auto mb_qemu_ms = bench::summarize(peer.qemu_ms);
     auto gdbstub = bench::gdbstub_peer_samples(runs, bench::kBenchGdbStubHits, CR3RIG_GUEST_DIR,
                                                [] { return trap_cost_samples(1).front(); });
+    auto registers = bench::register_read_samples(runs);
+    auto get_regs_ns = bench::summarize(registers.get_regs_ns);
+    auto synced_ns = bench::summarize(registers.synced_read_ns);
+    auto sync_exit_ns = bench::summarize(registers.sync_per_exit_ns);
+    auto create_ms = bench::summarize(bench::vm_create_destroy_samples(runs));
+    auto injection_ns = bench::summarize(bench::injection_samples(runs));
+    auto processes = bench::process_samples(quick ? 1 : 3, quick ? 4 : 18);
+    auto run_rss = bench::summarize(processes.run_peak_rss_mib);
+    auto campaign_rss = bench::summarize(processes.campaign_peak_rss_mib);
+    auto jobs1_s = bench::summarize(processes.campaign_jobs1_s);
+    auto jobs2_s = bench::summarize(processes.campaign_jobs2_s);
 
     std::printf("cr3rig-bench (%d runs each, min / median / max)\n", runs);
     std::printf("  KVM_RUN round trip, port-I/O exit   %8.2f / %8.2f / %8.2f us\n", roundtrip_ns.min / 1e3,
@@ -323,6 +341,39 @@ int main(int argc, char** argv)
         std::printf("  QEMU comparison skipped: %s\n", peer.skipped.c_str());
     }
     bench::print_gdbstub_figures(gdbstub);
+    std::printf("  register read after an exit: KVM_GET_REGS %8.0f / %8.0f / %8.0f ns, synced copy %.1f / %.1f / %.1f "
+                "ns;\n  sync regs cost per exit %8.0f / %8.0f / %8.0f ns\n",
+                get_regs_ns.min, get_regs_ns.median, get_regs_ns.max, synced_ns.min, synced_ns.median, synced_ns.max,
+                sync_exit_ns.min, sync_exit_ns.median, sync_exit_ns.max);
+    std::printf("  VM create + destroy (hello loaded, not run) %8.2f / %8.2f / %8.2f ms\n", create_ms.min,
+                create_ms.median, create_ms.max);
+    std::printf("  forced preemption (read exit, step, MSI) %8.1f / %8.1f / %8.1f us; ratio to round trip %.2f\n",
+                injection_ns.min / 1e3, injection_ns.median / 1e3, injection_ns.max / 1e3,
+                injection_ns.median / roundtrip_ns.median);
+    std::printf("  peak RSS: run %.1f MiB, campaign %.1f MiB (medians), guest RAM %.0f MiB: %.2f / %.2f of it\n",
+                run_rss.median, campaign_rss.median, processes.guest_ram_mib, run_rss.median / processes.guest_ram_mib,
+                campaign_rss.median / processes.guest_ram_mib);
+    std::printf("  campaign lazytlb-buggy -j 1 %.2f s, -j 2 %.2f s (medians): scaling %.2f on %ld cores\n",
+                jobs1_s.median, jobs2_s.median, jobs1_s.median / jobs2_s.median, sysconf(_SC_NPROCESSORS_ONLN));
+
+    // The goals of the issue, each said met or not from this run's own numbers.
+    auto verdict = [](bool met) { return met ? "met" : "NOT met"; };
+    std::printf("goals\n");
+    std::printf("  trapped access <= 3x the round trip: %.2f, %s\n", trap_ns.median / roundtrip_ns.median,
+                verdict(trap_ns.median <= 3 * roundtrip_ns.median));
+    if (peer.skipped.empty())
+        std::printf("  trivial multiboot test start to exit <= 1/20 of QEMU's: 1/%.0f, %s\n",
+                    mb_qemu_ms.median / mb_rig_ms.median, verdict(mb_qemu_ms.median >= 20 * mb_rig_ms.median));
+    else
+        std::printf("  trivial multiboot test vs QEMU: not measured (%s)\n", peer.skipped.c_str());
+    std::printf("  campaign from snapshots >= 10x fresh VMs: %.2fx, %s (bound for this guest: %.2fx)\n",
+                campaign.snapshot_per_s / campaign.fresh_per_s,
+                verdict(campaign.snapshot_per_s >= 10 * campaign.fresh_per_s), fresh_ms / tail_mean);
+    if (gdbstub.skipped.empty())
+        std::printf("  gdb-stub time per trapped access as a multiple of the rig's: %.0fx, measured\n",
+                    bench::summarize(gdbstub.gdb_ns).median / bench::summarize(gdbstub.rig_ns).median);
+    else
+        std::printf("  gdb-stub comparison: not measured (%s)\n", gdbstub.skipped.c_str());
 
     if (!json_path.empty()) {
         nlohmann::json j = {{"runs", runs},
@@ -352,6 +403,18 @@ int main(int argc, char** argv)
             j["qemu_skipped"] = peer.skipped;
         }
         bench::add_gdbstub_json(j, gdbstub);
+        j["get_regs_ns"] = to_json(get_regs_ns);
+        j["synced_regs_read_ns"] = to_json(synced_ns);
+        j["sync_regs_cost_per_exit_ns"] = to_json(sync_exit_ns);
+        j["vm_create_destroy_ms"] = to_json(create_ms);
+        j["forced_preemption_ns"] = to_json(injection_ns);
+        j["forced_preemption_over_roundtrip"] = injection_ns.median / roundtrip_ns.median;
+        j["peak_rss_run_mib"] = to_json(run_rss);
+        j["peak_rss_campaign_mib"] = to_json(campaign_rss);
+        j["guest_ram_mib"] = processes.guest_ram_mib;
+        j["campaign_jobs1_s"] = to_json(jobs1_s);
+        j["campaign_jobs2_s"] = to_json(jobs2_s);
+        j["campaign_jobs2_scaling"] = jobs1_s.median / jobs2_s.median;
         std::ofstream(json_path) << j.dump(2) << "\n";
     }
     return 0;

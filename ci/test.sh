@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 bash ci/build.sh
 (cd build && ctest --output-on-failure -j"$(nproc)")
 bench_status=0
-build/cr3rig-bench --quick || bench_status=$?
+build/cr3rig-bench --quick --json build/bench-quick.json || bench_status=$?
 case $bench_status in
   0) ;;
   4) echo "ci/test.sh: benchmarks skipped (no usable KVM)" ;;

@@ -497,6 +497,7 @@ bool TrapEngine::on_single_step(RunContext& ctx)
 void TrapEngine::inject(RunContext& ctx)
 {
     uint32_t vector = timer_vector(ctx);
+    auto trapped_at = pending_->trapped_at;
     pending_.reset();
     arm(ctx, false);
     if (vector < 32) {
@@ -505,6 +506,8 @@ void TrapEngine::inject(RunContext& ctx)
     }
     ctx.vm.signal_msi(vector);
     stats_.injections++;
+    stats_.injection_host_ns += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - trapped_at).count());
     TrapEvent e = make_event(ctx, EventKind::Injection, ctx.vcpu.synced_regs().rip);
     e.value = vector;
     record(e);

@@ -66,6 +66,9 @@ struct TrapStats {
     uint64_t rig_ticks = 0;
     uint64_t rescans = 0;  // the guest rewrote a CR3 site's code
     uint64_t idt_loads = 0;  // trapped lidt instructions
+    // Host time from each injected read's breakpoint exit to its MSI sent: the single
+    // steps and the injection, what one forced preemption costs the rig.
+    uint64_t injection_host_ns = 0;
 };
 
 // How errors name the trap engine: it works on ELF64 images only (require_elf64).
@@ -110,6 +113,7 @@ private:
         bool inject;
         bool recorded;
         unsigned steps = 0;  // taken after the read itself
+        std::chrono::steady_clock::time_point trapped_at = std::chrono::steady_clock::now();
     };
 
     void note(const std::string& text);  // once per distinct text

@@ -1,0 +1,120 @@
+#include "floor_figures.hpp"
+
+#include <linux/kvm.h>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+#include "elf_loader.hpp"
+#include "kvm.hpp"
+#include "run_hook.hpp"
+#include "runner.hpp"
+#include "trap_engine.hpp"
+
+namespace cr3rig::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kReads = 2000;
+
+ElfImage guest(const char* name) { return ElfImage::read_file(std::string(CR3RIG_GUEST_DIR "/") + name + ".elf"); }
+
+double ns_since(Clock::time_point start, int count)
+{
+    return std::chrono::duration<double, std::nano>(Clock::now() - start).count() / count;
+}
+
+// Runs pingpong with or without sync regs; at its 1000th bench-port exit, times
+// kReads register reads each way.
+class RegisterReader : public RunHook {
+public:
+    explicit RegisterReader(bool sync) : sync_(sync) {}
+    void start(RunContext& ctx) override { ctx.vcpu.set_sync_regs(sync_ ? KVM_SYNC_X86_REGS : 0); }
+    ExitAction on_exit(RunContext& ctx, const VmExit& exit, bool&) override
+    {
+        if (exit.kind != ExitKind::Io || ++exits_ != 1000)
+            return std::nullopt;
+        uint64_t sink = 0;
+        auto start = Clock::now();
+        for (int i = 0; i < kReads; i++)
+            sink += ctx.vcpu.get_regs().rip;
+        get_regs_ns = ns_since(start, kReads);
+        start = Clock::now();
+        for (int i = 0; i < kReads; i++)
+            sink += reinterpret_cast<const volatile kvm_regs&>(ctx.vcpu.synced_regs()).rip;
+        synced_ns = ns_since(start, kReads);
+        sink_ = sink;
+        return std::nullopt;
+    }
+    void finish(RunContext&, RunResult&) override {}
+
+    double get_regs_ns = 0, synced_ns = 0;
+
+private:
+    bool sync_;
+    uint64_t exits_ = 0;
+    uint64_t sink_ = 0;
+};
+
+double roundtrip_ns(const RunResult& r)
+{
+    if (r.verdict != Verdict::Pass || r.bench_port_hits < 2)
+        throw std::runtime_error("pingpong did not pass: " + r.reason);
+    return std::chrono::duration<double, std::nano>(r.bench_port_window).count() /
+           static_cast<double>(r.bench_port_hits - 1);
+}
+
+}  // namespace
+
+RegisterReadSamples register_read_samples(int runs)
+{
+    ElfImage pingpong = guest("pingpong");
+    RegisterReadSamples s;
+    for (int i = 0; i < runs; i++) {
+        RegisterReader with(true), without(false);
+        RunOptions options;
+        options.hook = &with;
+        double rt_with = roundtrip_ns(run_guest(pingpong, options));
+        options.hook = &without;
+        double rt_without = roundtrip_ns(run_guest(pingpong, options));
+        s.get_regs_ns.push_back(without.get_regs_ns);
+        s.synced_read_ns.push_back(with.synced_ns);
+        s.sync_per_exit_ns.push_back(rt_with - rt_without);
+    }
+    return s;
+}
+
+std::vector<double> vm_create_destroy_samples(int runs)
+{
+    ElfImage hello = guest("hello");
+    std::vector<double> samples;
+    for (int i = 0; i < runs; i++) {
+        auto start = Clock::now();
+        { GuestSession session(hello, RunOptions{}); }
+        samples.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    }
+    return samples;
+}
+
+std::vector<double> injection_samples(int runs)
+{
+    ElfImage kernel = guest("lazytlb-fixed");
+    std::vector<double> samples;
+    for (int i = 0; i < runs; i++) {
+        TrapOptions trap_options;
+        trap_options.policy = InjectionPolicy::parse("after-read");
+        TrapEngine engine(std::move(trap_options));
+        RunOptions options;
+        options.hook = &engine;
+        RunResult r = run_guest(kernel, options);
+        if (r.verdict != Verdict::Pass || engine.stats().injections == 0)
+            throw std::runtime_error("lazytlb-fixed under after-read did not pass with injections: " + r.reason);
+        samples.push_back(static_cast<double>(engine.stats().injection_host_ns) /
+                          static_cast<double>(engine.stats().injections));
+    }
+    return samples;
+}
+
+}  // namespace cr3rig::bench
