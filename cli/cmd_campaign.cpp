@@ -17,6 +17,9 @@
 #include "elf_loader.hpp"
 #include "errors.hpp"
 #include "guest_source.hpp"
+#include "history.hpp"
+#include "history_writer.hpp"
+#include "html_report.hpp"
 #include "verdict.hpp"
 
 namespace cr3rig::cli {
@@ -56,6 +59,30 @@ void print_groups(const std::vector<ScheduleResult>& results, const std::string&
     for (const auto& g : groups)
         std::printf("%6zu  %-12s %-36s %s\n", g.count, g.first.schedule.policy().c_str(), g.first.token.c_str(),
                     g.signature.c_str());
+}
+
+// --out DIR: each finding group's first schedule is replayed once more with its CR3
+// history kept (DIR/group-N.jsonl) and drawn as a report (DIR/group-N.html).
+void write_group_reports(const ElfImage& image, const std::vector<ScheduleResult>& results, const CampaignArgs& args)
+{
+    size_t n = 0;
+    for (const auto& g : group_results(results)) {
+        n++;
+        if (g.first.signature == "clean")
+            continue;
+        auto base = std::filesystem::path(args.out) / ("group-" + std::to_string(n));
+        std::string history_path = base.string() + ".jsonl", report_path = base.string() + ".html";
+        ScheduleResult replayed;
+        {
+            HistoryWriter history(history_path);
+            replayed = run_schedule(image, g.first.schedule, args.options, g.first.index, g.first.sub, &history);
+        }
+        report::History history = report::read_history_file(history_path);
+        history.name = history_path;
+        report::write_html_report_file(history, report_path);
+        std::printf("report of group %zu (%s): %s%s\n", n, g.first.schedule.policy().c_str(), report_path.c_str(),
+                    replayed.signature == g.first.signature ? "" : " (the replay came out differently: see the report)");
+    }
 }
 
 void write_line(int fd, const std::string& line)
@@ -211,6 +238,8 @@ int campaign(const CampaignArgs& args)
             out << r.to_json_line() << "\n";
     }
     print_groups(results, "campaign " + args.guest);
+    if (!args.out.empty())
+        write_group_reports(image, results, args);
     size_t roots = std::count_if(results.begin(), results.end(), [](const ScheduleResult& r) { return r.sub == 0; });
     std::string extended = roots < results.size() ? " and " + std::to_string(results.size() - roots) +
                                                         " with up to " + std::to_string(args.options.max_preemptions) +

@@ -69,9 +69,12 @@ std::vector<unsigned> measure_windows(const ElfImage& image, const CampaignOptio
 }
 
 ScheduleResult run_schedule(const ElfImage& image, const Schedule& schedule, const CampaignOptions& options,
-                            size_t index, size_t sub)
+                            size_t index, size_t sub, HistoryWriter* history)
 {
-    TrapEngine engine(trap_options_for(options));
+    TrapOptions trap_options = trap_options_for(options);
+    trap_options.history = history;
+    trap_options.guest = "campaign schedule " + schedule.policy();
+    TrapEngine engine(std::move(trap_options));
     set_up_for(engine, schedule, options);
     RunOptions run_options = quiet_run_options(options);
     run_options.hook = &engine;

@@ -12,6 +12,7 @@
 namespace cr3rig {
 
 class ElfImage;
+class HistoryWriter;
 
 struct CampaignOptions {
     uint64_t rig_clock = 32;  // deterministic time: the same schedule, the same run
@@ -28,9 +29,10 @@ struct CampaignOptions {
 // instructions to the next CR3 write. Throws if the reference run does not pass.
 std::vector<unsigned> measure_windows(const ElfImage& image, const CampaignOptions& options);
 
-// One schedule in a fresh VM (what `cr3rig replay` does).
+// One schedule in a fresh VM (what `cr3rig replay` does), its CR3 history written to
+// `history` if one is given (the campaign's report of a finding group).
 ScheduleResult run_schedule(const ElfImage& image, const Schedule& schedule, const CampaignOptions& options,
-                            size_t index, size_t sub = 0);
+                            size_t index, size_t sub = 0, HistoryWriter* history = nullptr);
 
 // The fast way: one VM, booted once to the first CR3 read (the first injection
 // opportunity) and saved there, together with the trap engine's state; each schedule

@@ -50,6 +50,12 @@ TEST_CASE("a campaign on lazytlb-buggy finds and groups the race, and each token
     INFO(r.output);
     CHECK(r.exit_code == 1);
     CHECK(std::filesystem::exists(dir.path / "schedules-1-of-1.jsonl"));
+    // --out also draws each finding group's first schedule as a report.
+    CHECK_THAT(r.output, Catch::Contains("report of group 1 (nth:1:0): " + (dir.path / "group-1.html").string()));
+    std::string report = cr3rig::testing::read_file((dir.path / "group-1.html").string());
+    CHECK_THAT(report, Catch::Contains("stale-cr3-write"));
+    CHECK_THAT(report, Catch::Contains("<svg"));
+    CHECK_FALSE(std::filesystem::exists(dir.path / "group-3.html"));  // the clean group has none
     auto groups = groups_of(r.output);
     REQUIRE(groups.size() >= 2);
     std::vector<std::pair<std::string, std::string>> with_findings;
