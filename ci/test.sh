@@ -18,7 +18,8 @@ case $bench_status in
 esac
 
 # ASan + UBSan: any report fails its test (UBSan does not recover, ASan aborts).
-cmake -S . -B build-asan -DCR3RIG_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# Debug (-O0 -g): compiles ~4x faster than -O2 under the sanitizers; the tests are KVM-bound.
+cmake -S . -B build-asan -DCR3RIG_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$(nproc)"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure -j"$(nproc)")
