@@ -259,7 +259,9 @@ int merge(const std::vector<std::string>& dirs)
         if (!std::filesystem::is_directory(dir, ec))
             throw BadInput("merge: " + dir + " is not a directory");
         for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-            if (entry.path().extension() != ".jsonl")
+            // Only the results: the same directory holds the finding groups' histories.
+            std::string name = entry.path().filename().string();
+            if (name.rfind("schedules-", 0) != 0 || entry.path().extension() != ".jsonl")
                 continue;
             std::ifstream in(entry.path());
             for (std::string line; std::getline(in, line);)
@@ -268,7 +270,7 @@ int merge(const std::vector<std::string>& dirs)
         }
     }
     if (results.empty())
-        throw BadInput("merge: no campaign results (*.jsonl) in the given directories");
+        throw BadInput("merge: no campaign results (schedules-*.jsonl) in the given directories");
     std::sort(results.begin(), results.end(), campaign_order);
     results.erase(std::unique(results.begin(), results.end(),
                               [](const auto& a, const auto& b) { return a.index == b.index && a.sub == b.sub; }),
