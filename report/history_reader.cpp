@@ -241,8 +241,11 @@ History read_history(std::istream& in, const std::string& name)
 
 History read_history_file(const std::string& path)
 {
-    if (std::filesystem::is_directory(path))
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
         throw BadInput("trace " + path + " is a directory");
+    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+        throw BadInput("trace " + path + " is not a regular file");  // /dev/zero would never end
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw BadInput("cannot open trace " + path);

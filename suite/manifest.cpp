@@ -232,6 +232,8 @@ Manifest load_manifest(const std::filesystem::path& path)
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec))
         throw BadInput("manifest " + path.string() + " is a directory");
+    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+        throw BadInput("manifest " + path.string() + " is not a regular file");  // /dev/zero would never end
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw BadInput("cannot read manifest " + path.string());

@@ -1,17 +1,25 @@
 #include "boot_image.hpp"
 
 #include <elf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <memory>
 
 #include "elf_loader.hpp"
 #include "errors.hpp"
 #include "multiboot_image.hpp"
 
 namespace cr3rig {
+
+namespace {
+// No guest image comes near this; a larger file is a mistake, not a guest.
+constexpr off_t kMaxFileBytes = off_t{1} << 30;
+}  // namespace
 
 std::unique_ptr<BootImage> parse_boot_image(std::vector<uint8_t> file)
 {
@@ -39,12 +47,30 @@ std::vector<uint8_t> read_file_bytes(const std::string& path, const std::string&
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec))
         throw BadInput(what + " " + path + " is a directory");
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw BadInput("cannot open " + what + " " + path);
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad())
-        throw BadInput("cannot read " + what + " " + path);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        throw BadInput("cannot open " + what + " " + path + ": " + std::strerror(errno));
+    std::unique_ptr<int, void (*)(int*)> closer(&fd, [](int* f) { ::close(*f); });
+    // A device or a FIFO could be endless (/dev/zero) or block forever (a pipe nobody
+    // writes): only regular files are images.
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        throw BadInput(what + " " + path + " is not a regular file");
+    if (st.st_size > kMaxFileBytes)
+        throw BadInput(what + " " + path + " is larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB");
+    std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+    size_t done = 0;
+    while (done < bytes.size()) {
+        ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw BadInput("cannot read " + what + " " + path + ": " + std::strerror(errno));
+        if (n == 0)
+            break;  // shrank while we read: take what is there
+        done += static_cast<size_t>(n);
+    }
+    bytes.resize(done);
     return bytes;
 }
 

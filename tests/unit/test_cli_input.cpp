@@ -35,6 +35,12 @@ TEST_CASE("unusable guest files exit 2 with one line")
     check_usage_error("run " + dir.string(), "is a directory");
     check_usage_error("run /nonexistent/guest.elf", "cannot open guest image");
     check_usage_error("run builtin:nope", "no built-in guest named 'nope'");
+    // Device nodes are refused (/dev/zero would never end); /proc/self/mem reads as nothing.
+    check_usage_error("run /dev/zero", "guest image /dev/zero is not a regular file");
+    check_usage_error("run /dev/null", "is not a regular file");
+    check_usage_error("run /proc/self/mem", "not an ELF image");
+    check_usage_error("trace /dev/zero", "trace /dev/zero is not a regular file");
+    check_usage_error("test /dev/zero", "manifest /dev/zero is not a regular file");
     std::filesystem::remove_all(dir);
 }
 
