@@ -30,19 +30,19 @@
 #include <string>
 #include <vector>
 
-#include "../tests/common/qemu.hpp"
-#include "elf_loader.hpp"
-#include "embedded_guests.hpp"
-#include "errors.hpp"
-#include "kvm.hpp"
-#include "peer_gdbstub.hpp"
-#include "runner.hpp"
-#include "floor_figures.hpp"
-#include "process_figures.hpp"
-#include "stats.hpp"
-#include "campaign_runner.hpp"
-#include "trap_engine.hpp"
-#include "verdict.hpp"
+#include "tests/support/qemu.hpp"
+#include "vmm/elf_loader.hpp"
+#include "vmm/embedded_guests.hpp"
+#include "common/errors.hpp"
+#include "vmm/kvm.hpp"
+#include "bench/peer_gdbstub.hpp"
+#include "vmm/runner.hpp"
+#include "bench/floor_figures.hpp"
+#include "bench/process_figures.hpp"
+#include "bench/stats.hpp"
+#include "campaign/campaign_runner.hpp"
+#include "traps/trap_engine.hpp"
+#include "common/verdict.hpp"
 
 using namespace cr3rig;
 using Clock = std::chrono::steady_clock;

@@ -1,4 +1,4 @@
-#include "floor_figures.hpp"
+#include "bench/floor_figures.hpp"
 
 #include <linux/kvm.h>
 
@@ -6,11 +6,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "elf_loader.hpp"
-#include "kvm.hpp"
-#include "run_hook.hpp"
-#include "runner.hpp"
-#include "trap_engine.hpp"
+#include "vmm/elf_loader.hpp"
+#include "vmm/kvm.hpp"
+#include "vmm/run_hook.hpp"
+#include "vmm/runner.hpp"
+#include "traps/trap_engine.hpp"
 
 namespace cr3rig::bench {
 

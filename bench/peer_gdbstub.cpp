@@ -1,4 +1,4 @@
-#include "peer_gdbstub.hpp"
+#include "bench/peer_gdbstub.hpp"
 
 #include <stdlib.h>
 
@@ -8,14 +8,14 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "../tests/common/qemu.hpp"
-#include "../tests/common/run_command.hpp"
-#include "boot_image.hpp"
-#include "cr3_site.hpp"
-#include "elf_loader.hpp"
-#include "hex.hpp"
-#include "multiboot_image.hpp"
-#include "stats.hpp"
+#include "tests/support/qemu.hpp"
+#include "tests/support/run_command.hpp"
+#include "vmm/boot_image.hpp"
+#include "traps/cr3_site.hpp"
+#include "vmm/elf_loader.hpp"
+#include "common/hex.hpp"
+#include "vmm/multiboot_image.hpp"
+#include "bench/stats.hpp"
 
 namespace cr3rig::bench {
 

@@ -1,4 +1,4 @@
-#include "process_figures.hpp"
+#include "bench/process_figures.hpp"
 
 #include <fcntl.h>
 #include <sys/resource.h>

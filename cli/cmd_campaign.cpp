@@ -12,15 +12,15 @@
 #include <memory>
 #include <random>
 
-#include "campaign_runner.hpp"
-#include "commands.hpp"
-#include "elf_loader.hpp"
-#include "errors.hpp"
-#include "guest_source.hpp"
-#include "history.hpp"
-#include "history_writer.hpp"
-#include "html_report.hpp"
-#include "verdict.hpp"
+#include "campaign/campaign_runner.hpp"
+#include "cli/commands.hpp"
+#include "vmm/elf_loader.hpp"
+#include "common/errors.hpp"
+#include "cli/guest_source.hpp"
+#include "report/history.hpp"
+#include "traps/history_writer.hpp"
+#include "report/html_report.hpp"
+#include "common/verdict.hpp"
 
 namespace cr3rig::cli {
 

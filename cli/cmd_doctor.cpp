@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <string>
 
-#include "commands.hpp"
-#include "host_probes.hpp"
-#include "kvm.hpp"
-#include "verdict.hpp"
+#include "cli/commands.hpp"
+#include "cli/host_probes.hpp"
+#include "vmm/kvm.hpp"
+#include "common/verdict.hpp"
 
 namespace cr3rig::cli {
 

@@ -1,9 +1,9 @@
 #include <cstdio>
 #include <string>
 
-#include "commands.hpp"
-#include "embedded_guests.hpp"
-#include "guest_source.hpp"
+#include "cli/commands.hpp"
+#include "vmm/embedded_guests.hpp"
+#include "cli/guest_source.hpp"
 
 namespace cr3rig::cli {
 

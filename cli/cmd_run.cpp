@@ -4,16 +4,16 @@
 #include <cstdio>
 #include <memory>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "cr3rig/abi.h"
-#include "elf_loader.hpp"
-#include "errors.hpp"
-#include "guest_source.hpp"
-#include "history_writer.hpp"
-#include "run_report.hpp"
-#include "runner.hpp"
-#include "trap_engine.hpp"
-#include "verdict.hpp"
+#include "vmm/elf_loader.hpp"
+#include "common/errors.hpp"
+#include "cli/guest_source.hpp"
+#include "traps/history_writer.hpp"
+#include "cli/run_report.hpp"
+#include "vmm/runner.hpp"
+#include "traps/trap_engine.hpp"
+#include "common/verdict.hpp"
 
 namespace cr3rig::cli {
 

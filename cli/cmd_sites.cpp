@@ -2,10 +2,10 @@
 #include <memory>
 #include <string>
 
-#include "commands.hpp"
-#include "cr3_site.hpp"
-#include "elf_loader.hpp"
-#include "guest_source.hpp"
+#include "cli/commands.hpp"
+#include "traps/cr3_site.hpp"
+#include "vmm/elf_loader.hpp"
+#include "cli/guest_source.hpp"
 
 namespace cr3rig::cli {
 

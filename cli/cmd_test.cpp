@@ -9,14 +9,14 @@
 #include <memory>
 #include <optional>
 
-#include "commands.hpp"
-#include "duration.hpp"
-#include "errors.hpp"
-#include "manifest.hpp"
-#include "selection.hpp"
-#include "suite_runner.hpp"
-#include "verdict.hpp"
-#include "writers.hpp"
+#include "cli/commands.hpp"
+#include "suite/duration.hpp"
+#include "common/errors.hpp"
+#include "suite/manifest.hpp"
+#include "suite/selection.hpp"
+#include "suite/suite_runner.hpp"
+#include "common/verdict.hpp"
+#include "suite/writers.hpp"
 
 namespace cr3rig::cli {
 

@@ -4,13 +4,13 @@
 #include <iostream>
 #include <memory>
 
-#include "commands.hpp"
-#include "errors.hpp"
-#include "history.hpp"
-#include "html_report.hpp"
-#include "perfetto_writer.hpp"
-#include "text_listing.hpp"
-#include "verdict.hpp"
+#include "cli/commands.hpp"
+#include "common/errors.hpp"
+#include "report/history.hpp"
+#include "report/html_report.hpp"
+#include "report/perfetto_writer.hpp"
+#include "report/text_listing.hpp"
+#include "common/verdict.hpp"
 
 namespace cr3rig::cli {
 

@@ -1,7 +1,7 @@
-#include "guest_source.hpp"
+#include "cli/guest_source.hpp"
 
-#include "embedded_guests.hpp"
-#include "errors.hpp"
+#include "vmm/embedded_guests.hpp"
+#include "common/errors.hpp"
 
 namespace cr3rig::cli {
 

@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "boot_image.hpp"
+#include "vmm/boot_image.hpp"
 
 namespace cr3rig::cli {
 

@@ -1,4 +1,4 @@
-#include "host_probes.hpp"
+#include "cli/host_probes.hpp"
 
 #include <linux/kvm.h>
 
@@ -6,14 +6,14 @@
 #include <fstream>
 #include <sstream>
 
-#include "elf_loader.hpp"
-#include "errors.hpp"
-#include "guest_memory.hpp"
-#include "guest_source.hpp"
-#include "hex.hpp"
-#include "kvm.hpp"
-#include "run_hook.hpp"
-#include "runner.hpp"
+#include "vmm/elf_loader.hpp"
+#include "common/errors.hpp"
+#include "vmm/guest_memory.hpp"
+#include "cli/guest_source.hpp"
+#include "common/hex.hpp"
+#include "vmm/kvm.hpp"
+#include "vmm/run_hook.hpp"
+#include "vmm/runner.hpp"
 
 namespace cr3rig::cli {
 

@@ -1,4 +1,4 @@
-#include "run_report.hpp"
+#include "cli/run_report.hpp"
 
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "errors.hpp"
-#include "history.hpp"
-#include "html_report.hpp"
+#include "common/errors.hpp"
+#include "report/history.hpp"
+#include "report/html_report.hpp"
 
 namespace cr3rig::cli {
 

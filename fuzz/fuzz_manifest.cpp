@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "errors.hpp"
-#include "manifest.hpp"
+#include "common/errors.hpp"
+#include "suite/manifest.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "errors.hpp"
-#include "guest_memory.hpp"
-#include "multiboot_image.hpp"
+#include "common/errors.hpp"
+#include "vmm/guest_memory.hpp"
+#include "vmm/multiboot_image.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {

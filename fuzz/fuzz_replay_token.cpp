@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "campaign.hpp"
-#include "errors.hpp"
-#include "injection_policy.hpp"
+#include "campaign/campaign.hpp"
+#include "common/errors.hpp"
+#include "traps/injection_policy.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {

@@ -5,9 +5,9 @@
 #include <sstream>
 #include <string>
 
-#include "errors.hpp"
-#include "history.hpp"
-#include "text_listing.hpp"
+#include "common/errors.hpp"
+#include "report/history.hpp"
+#include "report/text_listing.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {

@@ -1,7 +1,7 @@
-#include "event_text.hpp"
+#include "report/event_text.hpp"
 
-#include "hex.hpp"
-#include "timeline.hpp"
+#include "common/hex.hpp"
+#include "report/timeline.hpp"
 
 namespace cr3rig::report {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "trap_event.hpp"
+#include "common/trap_event.hpp"
 
 namespace cr3rig::report {
 

@@ -2,8 +2,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "errors.hpp"
-#include "history.hpp"
+#include "common/errors.hpp"
+#include "report/history.hpp"
 
 namespace cr3rig::report {
 

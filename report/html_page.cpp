@@ -1,4 +1,4 @@
-#include "html_page.hpp"
+#include "report/html_page.hpp"
 
 namespace cr3rig::report {
 

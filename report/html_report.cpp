@@ -1,15 +1,15 @@
-#include "html_report.hpp"
+#include "report/html_report.hpp"
 
 #include <algorithm>
 #include <fstream>
 
-#include "errors.hpp"
-#include "event_text.hpp"
-#include "hex.hpp"
-#include "html_page.hpp"
-#include "html_text.hpp"
-#include "svg_timeline.hpp"
-#include "timeline.hpp"
+#include "common/errors.hpp"
+#include "report/event_text.hpp"
+#include "common/hex.hpp"
+#include "report/html_page.hpp"
+#include "report/html_text.hpp"
+#include "report/svg_timeline.hpp"
+#include "report/timeline.hpp"
 
 namespace cr3rig::report {
 

@@ -13,7 +13,7 @@
 #include <ostream>
 #include <string>
 
-#include "history.hpp"
+#include "report/history.hpp"
 
 namespace cr3rig::report {
 

@@ -1,10 +1,10 @@
-#include "perfetto_writer.hpp"
+#include "report/perfetto_writer.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include "event_text.hpp"
-#include "hex.hpp"
-#include "timeline.hpp"
+#include "report/event_text.hpp"
+#include "common/hex.hpp"
+#include "report/timeline.hpp"
 
 namespace cr3rig::report {
 

@@ -1,13 +1,13 @@
-#include "svg_timeline.hpp"
+#include "report/svg_timeline.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
 
-#include "event_text.hpp"
-#include "hex.hpp"
-#include "html_text.hpp"
+#include "report/event_text.hpp"
+#include "common/hex.hpp"
+#include "report/html_text.hpp"
 
 namespace cr3rig::report {
 

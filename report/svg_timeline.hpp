@@ -12,8 +12,8 @@
 #include <cstddef>
 #include <string>
 
-#include "history.hpp"
-#include "timeline.hpp"
+#include "report/history.hpp"
+#include "report/timeline.hpp"
 
 namespace cr3rig::report {
 

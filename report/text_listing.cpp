@@ -1,11 +1,11 @@
-#include "text_listing.hpp"
+#include "report/text_listing.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
-#include "event_text.hpp"
-#include "hex.hpp"
-#include "timeline.hpp"
+#include "report/event_text.hpp"
+#include "common/hex.hpp"
+#include "report/timeline.hpp"
 
 namespace cr3rig::report {
 

@@ -5,7 +5,7 @@
 
 #include <ostream>
 
-#include "history.hpp"
+#include "report/history.hpp"
 
 namespace cr3rig::report {
 

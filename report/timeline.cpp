@@ -1,4 +1,4 @@
-#include "timeline.hpp"
+#include "report/timeline.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "history.hpp"
+#include "report/history.hpp"
 
 namespace cr3rig::report {
 

@@ -1,9 +1,9 @@
-#include "duration.hpp"
+#include "suite/duration.hpp"
 
 #include <charconv>
 #include <string>
 
-#include "errors.hpp"
+#include "common/errors.hpp"
 
 namespace cr3rig::suite {
 

@@ -1,4 +1,4 @@
-#include "guest_report.hpp"
+#include "suite/guest_report.hpp"
 
 #include <regex>
 

@@ -1,8 +1,8 @@
-#include "hostability.hpp"
+#include "suite/hostability.hpp"
 
 #include <algorithm>
 
-#include "errors.hpp"
+#include "common/errors.hpp"
 
 namespace cr3rig::suite {
 

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "manifest.hpp"
-#include "shell_words.hpp"
+#include "suite/manifest.hpp"
+#include "suite/shell_words.hpp"
 
 namespace cr3rig::suite {
 

@@ -1,7 +1,7 @@
 #include <cstdio>
 
-#include "writers.hpp"
-#include "xml_text.hpp"
+#include "suite/writers.hpp"
+#include "suite/xml_text.hpp"
 
 namespace cr3rig::suite {
 

@@ -1,13 +1,13 @@
-#include "manifest.hpp"
+#include "suite/manifest.hpp"
 
 #include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
 
-#include "duration.hpp"
-#include "errors.hpp"
-#include "hostability.hpp"
+#include "suite/duration.hpp"
+#include "common/errors.hpp"
+#include "suite/hostability.hpp"
 
 namespace cr3rig::suite {
 

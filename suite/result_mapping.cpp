@@ -1,11 +1,11 @@
-#include "result_mapping.hpp"
+#include "suite/result_mapping.hpp"
 
 #include <string.h>
 
 #include <cstdio>
 
-#include "guest_report.hpp"
-#include "verdict.hpp"
+#include "suite/guest_report.hpp"
+#include "common/verdict.hpp"
 
 namespace cr3rig::suite {
 

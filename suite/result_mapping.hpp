@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "test_result.hpp"
+#include "suite/test_result.hpp"
 
 namespace cr3rig::suite {
 

@@ -1,8 +1,8 @@
-#include "selection.hpp"
+#include "suite/selection.hpp"
 
 #include <algorithm>
 
-#include "errors.hpp"
+#include "common/errors.hpp"
 
 namespace cr3rig::suite {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "manifest.hpp"
+#include "suite/manifest.hpp"
 
 namespace cr3rig::suite {
 

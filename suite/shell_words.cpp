@@ -1,8 +1,8 @@
-#include "shell_words.hpp"
+#include "suite/shell_words.hpp"
 
 #include <algorithm>
 
-#include "errors.hpp"
+#include "common/errors.hpp"
 
 namespace cr3rig::suite {
 

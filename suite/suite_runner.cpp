@@ -1,4 +1,4 @@
-#include "suite_runner.hpp"
+#include "suite/suite_runner.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,9 +17,9 @@
 #include <optional>
 #include <sstream>
 
-#include "errors.hpp"
-#include "guest_report.hpp"
-#include "result_mapping.hpp"
+#include "common/errors.hpp"
+#include "suite/guest_report.hpp"
+#include "suite/result_mapping.hpp"
 
 extern char** environ;
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "selection.hpp"
-#include "test_result.hpp"
+#include "suite/selection.hpp"
+#include "suite/test_result.hpp"
 
 namespace cr3rig::suite {
 

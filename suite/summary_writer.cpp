@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "writers.hpp"
+#include "suite/writers.hpp"
 
 namespace cr3rig::suite {
 

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "guest_report.hpp"
-#include "writers.hpp"
+#include "suite/guest_report.hpp"
+#include "suite/writers.hpp"
 
 namespace cr3rig::suite {
 

@@ -1,4 +1,4 @@
-#include "test_result.hpp"
+#include "suite/test_result.hpp"
 
 namespace cr3rig::suite {
 

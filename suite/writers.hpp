@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "test_result.hpp"
+#include "suite/test_result.hpp"
 
 namespace cr3rig::suite {
 

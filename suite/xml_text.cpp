@@ -1,4 +1,4 @@
-#include "xml_text.hpp"
+#include "suite/xml_text.hpp"
 
 #include <cstdint>
 

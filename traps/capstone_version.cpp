@@ -1,4 +1,4 @@
-#include "capstone_version.hpp"
+#include "traps/capstone_version.hpp"
 
 #include <capstone/capstone.h>
 

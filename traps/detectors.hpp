@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "trap_event.hpp"
+#include "common/trap_event.hpp"
 
 namespace cr3rig {
 

@@ -1,4 +1,4 @@
-#include "history_writer.hpp"
+#include "traps/history_writer.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -7,8 +7,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "errors.hpp"
-#include "hex.hpp"
+#include "common/errors.hpp"
+#include "common/hex.hpp"
 
 namespace cr3rig {
 

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <string>
 
-#include "trap_event.hpp"
+#include "common/trap_event.hpp"
 
 namespace cr3rig {
 

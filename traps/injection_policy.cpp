@@ -1,9 +1,9 @@
-#include "injection_policy.hpp"
+#include "traps/injection_policy.hpp"
 
 #include <algorithm>
 #include <charconv>
 
-#include "errors.hpp"
+#include "common/errors.hpp"
 
 namespace cr3rig {
 

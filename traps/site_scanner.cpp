@@ -5,8 +5,8 @@
 #include <memory>
 #include <stdexcept>
 
-#include "cr3_site.hpp"
-#include "elf_loader.hpp"
+#include "traps/cr3_site.hpp"
+#include "vmm/elf_loader.hpp"
 
 namespace cr3rig {
 

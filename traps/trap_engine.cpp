@@ -1,16 +1,16 @@
-#include "trap_engine.hpp"
+#include "traps/trap_engine.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
-#include "elf_loader.hpp"
-#include "guest_memory.hpp"
-#include "hex.hpp"
-#include "history_writer.hpp"
-#include "kvm.hpp"
-#include "page_walk.hpp"
-#include "runner.hpp"
+#include "vmm/elf_loader.hpp"
+#include "vmm/guest_memory.hpp"
+#include "common/hex.hpp"
+#include "traps/history_writer.hpp"
+#include "vmm/kvm.hpp"
+#include "vmm/page_walk.hpp"
+#include "vmm/runner.hpp"
 
 namespace cr3rig {
 

@@ -14,10 +14,10 @@
 #include <string_view>
 #include <vector>
 
-#include "cr3_site.hpp"
-#include "detectors.hpp"
-#include "injection_policy.hpp"
-#include "run_hook.hpp"
+#include "traps/cr3_site.hpp"
+#include "traps/detectors.hpp"
+#include "traps/injection_policy.hpp"
+#include "vmm/run_hook.hpp"
 
 namespace cr3rig {
 

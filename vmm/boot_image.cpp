@@ -1,4 +1,4 @@
-#include "boot_image.hpp"
+#include "vmm/boot_image.hpp"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -10,9 +10,9 @@
 #include <filesystem>
 #include <memory>
 
-#include "elf_loader.hpp"
-#include "errors.hpp"
-#include "multiboot_image.hpp"
+#include "vmm/elf_loader.hpp"
+#include "common/errors.hpp"
+#include "vmm/multiboot_image.hpp"
 
 namespace cr3rig {
 

@@ -1,11 +1,11 @@
-#include "dispatch.hpp"
+#include "vmm/dispatch.hpp"
 
 #include <cstdio>
 #include <cstring>
 #include <numeric>
 #include <stdexcept>
 
-#include "hex.hpp"
+#include "common/hex.hpp"
 
 namespace cr3rig {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "verdict.hpp"
-#include "vm_exit.hpp"
+#include "common/verdict.hpp"
+#include "vmm/vm_exit.hpp"
 
 namespace cr3rig {
 

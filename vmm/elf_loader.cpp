@@ -1,4 +1,4 @@
-#include "elf_loader.hpp"
+#include "vmm/elf_loader.hpp"
 
 #include <elf.h>
 
@@ -6,11 +6,11 @@
 #include <cstring>
 
 #include "cr3rig/abi.h"
-#include "elf_segments.hpp"
-#include "entry_state.hpp"
-#include "errors.hpp"
-#include "guest_memory.hpp"
-#include "hex.hpp"
+#include "vmm/elf_segments.hpp"
+#include "vmm/entry_state.hpp"
+#include "common/errors.hpp"
+#include "vmm/guest_memory.hpp"
+#include "common/hex.hpp"
 
 namespace cr3rig {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "boot_image.hpp"
+#include "vmm/boot_image.hpp"
 
 namespace cr3rig {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "elf_loader.hpp"
-#include "file_view.hpp"
+#include "vmm/elf_loader.hpp"
+#include "vmm/file_view.hpp"
 
 namespace cr3rig {
 

@@ -1,10 +1,10 @@
-#include "entry_state.hpp"
+#include "vmm/entry_state.hpp"
 
 #include <linux/kvm.h>
 
 #include "cr3rig/abi.h"
-#include "guest_memory.hpp"
-#include "kvm.hpp"
+#include "vmm/guest_memory.hpp"
+#include "vmm/kvm.hpp"
 
 namespace cr3rig {
 

@@ -7,8 +7,8 @@
 #include <span>
 #include <string>
 
-#include "errors.hpp"
-#include "hex.hpp"
+#include "common/errors.hpp"
+#include "common/hex.hpp"
 
 namespace cr3rig {
 

@@ -1,6 +1,6 @@
-#include "guest_memory.hpp"
+#include "vmm/guest_memory.hpp"
 
-#include "hex.hpp"
+#include "common/hex.hpp"
 
 #include <sys/mman.h>
 

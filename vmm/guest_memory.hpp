@@ -10,7 +10,7 @@
 #include <string>
 #include <type_traits>
 
-#include "errors.hpp"
+#include "common/errors.hpp"
 
 namespace cr3rig {
 

@@ -1,4 +1,4 @@
-#include "kvm.hpp"
+#include "vmm/kvm.hpp"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "errors.hpp"
-#include "hex.hpp"
+#include "common/errors.hpp"
+#include "common/hex.hpp"
 
 namespace cr3rig {
 

@@ -1,4 +1,4 @@
-#include "multiboot_image.hpp"
+#include "vmm/multiboot_image.hpp"
 
 #include <elf.h>
 
@@ -6,12 +6,12 @@
 #include <cstring>
 
 #include "cr3rig/multiboot.h"
-#include "elf_segments.hpp"
-#include "entry_state.hpp"
-#include "errors.hpp"
-#include "guest_memory.hpp"
-#include "hex.hpp"
-#include "multiboot_info.hpp"
+#include "vmm/elf_segments.hpp"
+#include "vmm/entry_state.hpp"
+#include "common/errors.hpp"
+#include "vmm/guest_memory.hpp"
+#include "common/hex.hpp"
+#include "vmm/multiboot_info.hpp"
 
 namespace cr3rig {
 

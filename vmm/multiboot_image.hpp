@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "boot_image.hpp"
-#include "elf_loader.hpp"
+#include "vmm/boot_image.hpp"
+#include "vmm/elf_loader.hpp"
 
 namespace cr3rig {
 

@@ -1,12 +1,12 @@
-#include "multiboot_info.hpp"
+#include "vmm/multiboot_info.hpp"
 
 #include <algorithm>
 #include <vector>
 
 #include "cr3rig/multiboot.h"
-#include "errors.hpp"
-#include "guest_memory.hpp"
-#include "hex.hpp"
+#include "common/errors.hpp"
+#include "vmm/guest_memory.hpp"
+#include "common/hex.hpp"
 
 namespace cr3rig {
 

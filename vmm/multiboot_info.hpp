@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "boot_image.hpp"
+#include "vmm/boot_image.hpp"
 
 namespace cr3rig {
 

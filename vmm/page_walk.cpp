@@ -1,8 +1,8 @@
-#include "page_walk.hpp"
+#include "vmm/page_walk.hpp"
 
 #include <algorithm>
 
-#include "guest_memory.hpp"
+#include "vmm/guest_memory.hpp"
 
 namespace cr3rig {
 

@@ -1,8 +1,8 @@
-#include "register_dump.hpp"
+#include "vmm/register_dump.hpp"
 
 #include <cstdio>
 
-#include "boot_image.hpp"
+#include "vmm/boot_image.hpp"
 
 namespace cr3rig {
 

@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-#include "dispatch.hpp"
+#include "vmm/dispatch.hpp"
 
 namespace cr3rig {
 

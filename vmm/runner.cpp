@@ -1,21 +1,21 @@
-#include "runner.hpp"
+#include "vmm/runner.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <memory>
 
 #include "cr3rig/abi.h"
-#include "devices/debug_exit.hpp"
-#include "devices/fw_cfg.hpp"
-#include "devices/rig_port.hpp"
-#include "devices/uart.hpp"
-#include "elf_loader.hpp"
-#include "errors.hpp"
-#include "guest_memory.hpp"
-#include "kvm.hpp"
-#include "register_dump.hpp"
-#include "run_hook.hpp"
-#include "watchdog.hpp"
+#include "vmm/devices/debug_exit.hpp"
+#include "vmm/devices/fw_cfg.hpp"
+#include "vmm/devices/rig_port.hpp"
+#include "vmm/devices/uart.hpp"
+#include "vmm/elf_loader.hpp"
+#include "common/errors.hpp"
+#include "vmm/guest_memory.hpp"
+#include "vmm/kvm.hpp"
+#include "vmm/register_dump.hpp"
+#include "vmm/run_hook.hpp"
+#include "vmm/watchdog.hpp"
 
 namespace cr3rig {
 

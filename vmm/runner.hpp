@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
-#include "boot_image.hpp"
-#include "devices/rig_port.hpp"
-#include "dispatch.hpp"
-#include "verdict.hpp"
+#include "vmm/boot_image.hpp"
+#include "vmm/devices/rig_port.hpp"
+#include "vmm/dispatch.hpp"
+#include "common/verdict.hpp"
 
 namespace cr3rig {
 

@@ -1,4 +1,4 @@
-#include "vm_exit.hpp"
+#include "vmm/vm_exit.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,4 +1,4 @@
-#include "watchdog.hpp"
+#include "vmm/watchdog.hpp"
 
 #include <signal.h>
 

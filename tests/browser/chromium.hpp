@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string>
 
-#include "../common/run_command.hpp"
+#include "tests/support/run_command.hpp"
 
 namespace cr3rig::testing {
 

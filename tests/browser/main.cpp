@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "chromium.hpp"
+#include "tests/browser/chromium.hpp"
 
 int main(int argc, char** argv)
 {

@@ -8,9 +8,9 @@
 #include <fstream>
 #include <regex>
 
-#include "../common/report_data.hpp"
-#include "chromium.hpp"
-#include "html_report.hpp"
+#include "tests/support/report_data.hpp"
+#include "tests/browser/chromium.hpp"
+#include "report/html_report.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::testing;

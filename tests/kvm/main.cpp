@@ -1,8 +1,8 @@
 // The KVM tests' main: when /dev/kvm is unusable every test exits 4 with the reason,
 // which CTest (SKIP_RETURN_CODE 4) reports as skipped. Listing tests never needs KVM.
 #define CATCH_CONFIG_RUNNER
-#include "../common/skip_main.hpp"
-#include "kvm.hpp"
+#include "tests/support/skip_main.hpp"
+#include "vmm/kvm.hpp"
 
 int main(int argc, char** argv)
 {

@@ -6,9 +6,9 @@
 #include <fstream>
 #include <regex>
 
-#include "../common/run_command.hpp"
-#include "campaign_runner.hpp"
-#include "elf_loader.hpp"
+#include "tests/support/run_command.hpp"
+#include "campaign/campaign_runner.hpp"
+#include "vmm/elf_loader.hpp"
 
 using namespace cr3rig;
 using cr3rig::testing::run_command;

@@ -2,8 +2,8 @@
 #include <catch2/catch.hpp>
 #include <regex>
 
-#include "../common/line_match.hpp"
-#include "../common/run_command.hpp"
+#include "tests/support/line_match.hpp"
+#include "tests/support/run_command.hpp"
 
 using cr3rig::testing::run_command;
 

@@ -1,9 +1,9 @@
 // Each guest of guest/tests on real KVM, through the library: verdict, reason, console.
 #include <catch2/catch.hpp>
 
-#include "elf_loader.hpp"
-#include "errors.hpp"
-#include "runner.hpp"
+#include "vmm/elf_loader.hpp"
+#include "common/errors.hpp"
+#include "vmm/runner.hpp"
 
 using namespace cr3rig;
 

@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <regex>
 
-#include "../common/run_command.hpp"
+#include "tests/support/run_command.hpp"
 
 using cr3rig::testing::run_command;
 

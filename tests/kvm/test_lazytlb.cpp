@@ -6,8 +6,8 @@
 #include <string>
 
 #include "cr3rig/abi.h"
-#include "elf_loader.hpp"
-#include "runner.hpp"
+#include "vmm/elf_loader.hpp"
+#include "vmm/runner.hpp"
 
 using namespace cr3rig;
 

@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../common/run_command.hpp"
-#include "boot_image.hpp"
-#include "errors.hpp"
-#include "runner.hpp"
+#include "tests/support/run_command.hpp"
+#include "vmm/boot_image.hpp"
+#include "common/errors.hpp"
+#include "vmm/runner.hpp"
 
 using namespace cr3rig;
 using cr3rig::testing::run_command;

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "../common/run_command.hpp"
+#include "tests/support/run_command.hpp"
 
 using cr3rig::testing::read_file;
 using cr3rig::testing::run_command;

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <string>
 
-#include "elf_loader.hpp"
-#include "runner.hpp"
+#include "vmm/elf_loader.hpp"
+#include "vmm/runner.hpp"
 
 using namespace cr3rig;
 

@@ -3,10 +3,10 @@
 #include <catch2/catch.hpp>
 #include <linux/kvm.h>
 
-#include "elf_loader.hpp"
-#include "kvm.hpp"
-#include "run_hook.hpp"
-#include "runner.hpp"
+#include "vmm/elf_loader.hpp"
+#include "vmm/kvm.hpp"
+#include "vmm/run_hook.hpp"
+#include "vmm/runner.hpp"
 
 using namespace cr3rig;
 

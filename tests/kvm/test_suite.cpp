@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../common/junit_check.hpp"
-#include "../common/line_match.hpp"
-#include "../common/run_command.hpp"
-#include "../common/tap_check.hpp"
+#include "tests/support/junit_check.hpp"
+#include "tests/support/line_match.hpp"
+#include "tests/support/run_command.hpp"
+#include "tests/support/tap_check.hpp"
 
 using namespace cr3rig::testing;
 

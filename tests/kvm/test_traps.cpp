@@ -5,11 +5,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "../common/run_command.hpp"
-#include "elf_loader.hpp"
-#include "history_writer.hpp"
-#include "runner.hpp"
-#include "trap_engine.hpp"
+#include "tests/support/run_command.hpp"
+#include "vmm/elf_loader.hpp"
+#include "traps/history_writer.hpp"
+#include "vmm/runner.hpp"
+#include "traps/trap_engine.hpp"
 
 using namespace cr3rig;
 

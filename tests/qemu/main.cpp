@@ -1,9 +1,9 @@
 // The QEMU comparison tests' main: they need both a usable KVM device for cr3rig and a
 // QEMU that can use KVM; without either every test is skipped (exit 4) with the reason.
 #define CATCH_CONFIG_RUNNER
-#include "../common/qemu.hpp"
-#include "../common/skip_main.hpp"
-#include "kvm.hpp"
+#include "tests/support/qemu.hpp"
+#include "tests/support/skip_main.hpp"
+#include "vmm/kvm.hpp"
 
 int main(int argc, char** argv)
 {

@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
-#include "elf_loader.hpp"
-#include "peer_gdbstub.hpp"
-#include "runner.hpp"
-#include "trap_engine.hpp"
+#include "vmm/elf_loader.hpp"
+#include "bench/peer_gdbstub.hpp"
+#include "vmm/runner.hpp"
+#include "traps/trap_engine.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::bench;

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <regex>
 
-#include "../common/qemu.hpp"
-#include "../common/run_command.hpp"
+#include "tests/support/qemu.hpp"
+#include "tests/support/run_command.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::testing;

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <set>
 
-#include "campaign.hpp"
-#include "errors.hpp"
+#include "campaign/campaign.hpp"
+#include "common/errors.hpp"
 
 using namespace cr3rig;
 

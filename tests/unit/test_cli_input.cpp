@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../common/run_command.hpp"
-#include "../common/usage_error.hpp"
+#include "tests/support/run_command.hpp"
+#include "tests/support/usage_error.hpp"
 
 using cr3rig::testing::run_command;
 

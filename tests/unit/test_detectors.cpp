@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "detectors.hpp"
+#include "traps/detectors.hpp"
 
 using namespace cr3rig;
 

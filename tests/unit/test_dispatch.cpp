@@ -5,12 +5,12 @@
 #include <vector>
 
 #include "cr3rig/abi.h"
-#include "devices/debug_exit.hpp"
-#include "devices/rig_port.hpp"
-#include "devices/uart.hpp"
-#include "dispatch.hpp"
-#include "guest_memory.hpp"
-#include "vm_exit.hpp"
+#include "vmm/devices/debug_exit.hpp"
+#include "vmm/devices/rig_port.hpp"
+#include "vmm/devices/uart.hpp"
+#include "vmm/dispatch.hpp"
+#include "vmm/guest_memory.hpp"
+#include "vmm/vm_exit.hpp"
 
 using namespace cr3rig;
 

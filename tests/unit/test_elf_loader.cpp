@@ -5,10 +5,10 @@
 #include <cstring>
 #include <vector>
 
-#include "../common/run_command.hpp"
-#include "elf_loader.hpp"
-#include "errors.hpp"
-#include "guest_memory.hpp"
+#include "tests/support/run_command.hpp"
+#include "vmm/elf_loader.hpp"
+#include "common/errors.hpp"
+#include "vmm/guest_memory.hpp"
 
 using namespace cr3rig;
 

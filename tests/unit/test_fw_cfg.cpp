@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "cr3rig/abi.h"
-#include "devices/fw_cfg.hpp"
+#include "vmm/devices/fw_cfg.hpp"
 
 using namespace cr3rig;
 

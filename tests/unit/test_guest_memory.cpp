@@ -1,8 +1,8 @@
 // Bounds checks of guest-physical accesses.
 #include <catch2/catch.hpp>
 
-#include "errors.hpp"
-#include "guest_memory.hpp"
+#include "common/errors.hpp"
+#include "vmm/guest_memory.hpp"
 
 using namespace cr3rig;
 

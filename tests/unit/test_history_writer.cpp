@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "errors.hpp"
-#include "history_writer.hpp"
+#include "common/errors.hpp"
+#include "traps/history_writer.hpp"
 
 using namespace cr3rig;
 using nlohmann::json;

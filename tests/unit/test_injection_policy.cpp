@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "errors.hpp"
-#include "injection_policy.hpp"
+#include "common/errors.hpp"
+#include "traps/injection_policy.hpp"
 
 using namespace cr3rig;
 

@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "../common/run_command.hpp"
+#include "tests/support/run_command.hpp"
 #include "cr3rig/multiboot.h"
-#include "elf_loader.hpp"
-#include "errors.hpp"
-#include "guest_memory.hpp"
-#include "multiboot_image.hpp"
-#include "multiboot_info.hpp"
+#include "vmm/elf_loader.hpp"
+#include "common/errors.hpp"
+#include "vmm/guest_memory.hpp"
+#include "vmm/multiboot_image.hpp"
+#include "vmm/multiboot_info.hpp"
 
 using namespace cr3rig;
 

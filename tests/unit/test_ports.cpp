@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include "cr3rig/abi.h"
-#include "dispatch.hpp"
+#include "vmm/dispatch.hpp"
 
 using namespace cr3rig;
 

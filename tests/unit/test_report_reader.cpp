@@ -4,10 +4,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "../common/report_data.hpp"
-#include "../common/run_command.hpp"
-#include "errors.hpp"
-#include "history.hpp"
+#include "tests/support/report_data.hpp"
+#include "tests/support/run_command.hpp"
+#include "common/errors.hpp"
+#include "report/history.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::report;

@@ -8,14 +8,14 @@
 #include <regex>
 #include <sstream>
 
-#include "../common/line_match.hpp"
-#include "../common/report_data.hpp"
-#include "../common/trace_event_check.hpp"
-#include "history_writer.hpp"
-#include "html_report.hpp"
-#include "perfetto_writer.hpp"
-#include "svg_timeline.hpp"
-#include "text_listing.hpp"
+#include "tests/support/line_match.hpp"
+#include "tests/support/report_data.hpp"
+#include "tests/support/trace_event_check.hpp"
+#include "traps/history_writer.hpp"
+#include "report/html_report.hpp"
+#include "report/perfetto_writer.hpp"
+#include "report/svg_timeline.hpp"
+#include "report/text_listing.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::report;

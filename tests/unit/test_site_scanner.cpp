@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "cr3_site.hpp"
-#include "elf_loader.hpp"
+#include "traps/cr3_site.hpp"
+#include "vmm/elf_loader.hpp"
 
 using namespace cr3rig;
 

@@ -1,11 +1,11 @@
 // The manifest dialect of `cr3rig test`: kvm-unit-tests' unittests.cfg (docs/suite.md).
 #include <catch2/catch.hpp>
 
-#include "duration.hpp"
-#include "errors.hpp"
-#include "manifest.hpp"
-#include "selection.hpp"
-#include "shell_words.hpp"
+#include "suite/duration.hpp"
+#include "common/errors.hpp"
+#include "suite/manifest.hpp"
+#include "suite/selection.hpp"
+#include "suite/shell_words.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::suite;

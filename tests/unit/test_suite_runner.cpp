@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../common/run_command.hpp"
-#include "manifest.hpp"
-#include "selection.hpp"
-#include "suite_runner.hpp"
+#include "tests/support/run_command.hpp"
+#include "suite/manifest.hpp"
+#include "suite/selection.hpp"
+#include "suite/suite_runner.hpp"
 
 using namespace cr3rig::suite;
 using cr3rig::testing::read_file;

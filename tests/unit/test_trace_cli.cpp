@@ -7,9 +7,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "../common/report_data.hpp"
-#include "../common/run_command.hpp"
-#include "../common/usage_error.hpp"
+#include "tests/support/report_data.hpp"
+#include "tests/support/run_command.hpp"
+#include "tests/support/usage_error.hpp"
 
 using cr3rig::testing::data_path;
 using cr3rig::testing::run_command;

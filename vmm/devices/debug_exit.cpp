@@ -1,4 +1,4 @@
-#include "debug_exit.hpp"
+#include "vmm/devices/debug_exit.hpp"
 
 #include <cstring>
 

@@ -3,7 +3,7 @@
 // else a failure (kvm-unit-tests' rules).
 #pragma once
 
-#include "../dispatch.hpp"
+#include "vmm/dispatch.hpp"
 
 namespace cr3rig {
 

@@ -1,4 +1,4 @@
-#include "fw_cfg.hpp"
+#include "vmm/devices/fw_cfg.hpp"
 
 #include <cstring>
 

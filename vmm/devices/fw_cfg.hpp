@@ -11,7 +11,7 @@
 #include <map>
 #include <vector>
 
-#include "../dispatch.hpp"
+#include "vmm/dispatch.hpp"
 
 namespace cr3rig {
 

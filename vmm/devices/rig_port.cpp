@@ -1,11 +1,11 @@
-#include "rig_port.hpp"
+#include "vmm/devices/rig_port.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 
-#include "../guest_memory.hpp"
-#include "../hex.hpp"
+#include "vmm/guest_memory.hpp"
+#include "common/hex.hpp"
 #include "cr3rig/abi.h"
 
 namespace cr3rig {

@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "../dispatch.hpp"
+#include "vmm/dispatch.hpp"
 
 namespace cr3rig {
 

@@ -1,4 +1,4 @@
-#include "uart.hpp"
+#include "vmm/devices/uart.hpp"
 
 namespace cr3rig {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "../dispatch.hpp"
+#include "vmm/dispatch.hpp"
 
 namespace cr3rig {
 

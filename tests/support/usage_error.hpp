@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "run_command.hpp"
+#include "tests/support/run_command.hpp"
 
 namespace cr3rig::testing {
 

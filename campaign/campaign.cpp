@@ -1,12 +1,12 @@
-#include "campaign.hpp"
+#include "campaign/campaign.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "errors.hpp"
-#include "hex.hpp"
+#include "common/errors.hpp"
+#include "common/hex.hpp"
 
 namespace cr3rig {
 

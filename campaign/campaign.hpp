@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "trap_event.hpp"
+#include "common/trap_event.hpp"
 
 namespace cr3rig {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "run_command.hpp"
+#include "tests/support/run_command.hpp"
 
 namespace cr3rig::testing {
 

@@ -1,10 +1,10 @@
-#include "campaign_runner.hpp"
+#include "campaign/campaign_runner.hpp"
 
 #include <stdexcept>
 
-#include "elf_loader.hpp"
-#include "runner.hpp"
-#include "trap_engine.hpp"
+#include "vmm/elf_loader.hpp"
+#include "vmm/runner.hpp"
+#include "traps/trap_engine.hpp"
 
 namespace cr3rig {
 

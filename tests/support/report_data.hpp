@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "history.hpp"
+#include "report/history.hpp"
 
 namespace cr3rig::testing {
 

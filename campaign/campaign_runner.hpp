@@ -5,9 +5,9 @@
 #include <chrono>
 #include <memory>
 
-#include "campaign.hpp"
-#include "runner.hpp"
-#include "trap_engine.hpp"
+#include "campaign/campaign.hpp"
+#include "vmm/runner.hpp"
+#include "traps/trap_engine.hpp"
 
 namespace cr3rig {
 
