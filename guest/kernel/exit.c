@@ -12,9 +12,9 @@ int live_user_tasks(void)
 }
 
 /* exit_mm() of Linux 3.2: keep a lazy reference, drop the task's own mm. */
-static void exit_mm(struct task *tsk)
+static void exit_mm(struct task_struct *tsk)
 {
-    struct mm *mm = tsk->mm;
+    struct mm_struct *mm = tsk->mm;
     if (!mm)
         return;
     trace(CR3RIG_TP_EXIT_MM, (uint64_t)tsk->pid, (uint64_t)mm->pgd, 0, 0);
@@ -24,12 +24,12 @@ static void exit_mm(struct task *tsk)
     mmput(mm);
 }
 
-static void close_fault_storm(struct task *t);
+static void close_fault_storm(struct task_struct *t);
 
-static void exit_notify(struct task *tsk)
+static void exit_notify(struct task_struct *tsk)
 {
     tsk->state = TASK_ZOMBIE;
-    struct task *parent = tsk->parent;
+    struct task_struct *parent = tsk->parent;
     if (!parent) {
         tsk->state = TASK_REAPED; /* children of the kernel are reaped at once */
         return;
@@ -40,7 +40,7 @@ static void exit_notify(struct task *tsk)
 
 void do_exit(int code)
 {
-    struct task *tsk = current;
+    struct task_struct *tsk = current;
     close_fault_storm(tsk);
     tsk->exit_code = code;
     trace(CR3RIG_TP_TASK_EXIT, (uint64_t)tsk->pid, (uint64_t)code, tsk->killed, tsk->fs.faults);
@@ -53,7 +53,7 @@ void do_exit(int code)
 }
 
 /* A zombie child of the current task, reaped, or NULL. */
-static struct task *reap_child(void)
+static struct task_struct *reap_child(void)
 {
     for (int i = 1; i < MAX_TASKS; i++) {
         if (tasks[i].parent == current && tasks[i].state == TASK_ZOMBIE) {
@@ -66,7 +66,7 @@ static struct task *reap_child(void)
 
 static uint64_t sys_wait(uint64_t timeout_ticks)
 {
-    struct task *child = reap_child();
+    struct task_struct *child = reap_child();
     if (!child) {
         sleep_ticks(timeout_ticks, true);
         child = reap_child();
@@ -101,7 +101,7 @@ void do_syscall(struct pt_regs *regs)
 }
 
 /* ---- page faults and the guest's own storm accounting ---- */
-static void close_fault_storm(struct task *t)
+static void close_fault_storm(struct task_struct *t)
 {
     struct fault_stats *fs = &t->fs;
     if (fs->run >= FAULT_STORM_MIN) {
@@ -120,7 +120,7 @@ static void close_fault_storm(struct task *t)
 }
 
 /* The task got somewhere (a syscall, a different fault): a fault run ends. */
-void note_progress(struct task *t) { close_fault_storm(t); }
+void note_progress(struct task_struct *t) { close_fault_storm(t); }
 
 void do_page_fault(struct pt_regs *regs)
 {
@@ -132,7 +132,7 @@ void do_page_fault(struct pt_regs *regs)
         print_hex(regs->rip);
         panic("kernel #PF", regs->error_code);
     }
-    struct task *t = current;
+    struct task_struct *t = current;
     struct fault_stats *fs = &t->fs;
     fs->faults++;
     if (fs->run && (fs->run_rip != regs->rip || fs->run_addr != address))

@@ -96,17 +96,17 @@ static inline void local_irq_restore(uint64_t flags)
 }
 
 /* ---- memory ---- */
-struct mm {
+struct mm_struct {
     uint64_t *pgd;    /* top-level page table (identity mapped: virtual == physical) */
-    int users;        /* mm_users: tasks using it as their own mm */
-    int count;        /* mm_count: users as one reference, plus lazy borrowers */
+    int mm_users;     /* tasks using it as their own mm */
+    int mm_count;     /* references to the struct: mm_users as one, plus lazy borrowers */
     int id;
     unsigned pages;   /* pages owned: page tables and user frames */
     unsigned pte_end; /* one past the highest leaf-table slot ever mapped, like a VMA's end:
                        * exit_mmap() walks only up to here (CPL0 code is slow when emulated) */
 };
 
-extern struct mm init_mm;
+extern struct mm_struct init_mm;
 extern uint64_t loaded_cr3; /* what this CPU last wrote to CR3 (cpu_tlbstate, in spirit) */
 
 void page_alloc_init(void);
@@ -115,14 +115,14 @@ void free_page(void *page);
 unsigned free_page_count(void);
 
 void kernel_page_tables_init(void);
-struct mm *mm_create(const void *code, size_t code_len);
-void mmgrab(struct mm *mm);
-void mmdrop(struct mm *mm);
-void mmput(struct mm *mm);
-void switch_mm(struct mm *prev, struct mm *next);
+struct mm_struct *mm_create(const void *code, size_t code_len);
+void mmgrab(struct mm_struct *mm);
+void mmdrop(struct mm_struct *mm);
+void mmput(struct mm_struct *mm);
+void switch_mm(struct mm_struct *prev, struct mm_struct *next);
 void write_cr3(uint64_t value);
 uint64_t read_cr3(void);
-int handle_mm_fault(struct mm *mm, uint64_t address, uint64_t error_code);
+int handle_mm_fault(struct mm_struct *mm, uint64_t address, uint64_t error_code);
 
 /* ---- tasks and scheduling ---- */
 enum task_state { TASK_UNUSED, TASK_RUNNING, TASK_SLEEPING, TASK_ZOMBIE, TASK_REAPED };
@@ -140,16 +140,16 @@ struct fault_stats {
     uint64_t longest_storm;
 };
 
-struct task {
+struct task_struct {
     uint64_t rsp; /* saved kernel stack pointer; switch_to relies on offset 0 */
     int pid;
     const char *name;
     enum task_state state;
     enum sched_policy policy;
     int rt_prio;
-    struct mm *mm;
-    struct mm *active_mm;
-    struct task *parent;
+    struct mm_struct *mm;
+    struct mm_struct *active_mm;
+    struct task_struct *parent;
     int exit_code;
     bool killed;
     uint64_t killed_addr;
@@ -168,21 +168,21 @@ struct task {
 };
 
 #define MAX_TASKS 8
-extern struct task tasks[MAX_TASKS];
-extern struct task *current;
+extern struct task_struct tasks[MAX_TASKS];
+extern struct task_struct *current;
 extern volatile uint64_t jiffies;
 extern int preempt_count;
 extern bool need_resched;
 
 void sched_init(void);
-struct task *task_create(const char *name, enum sched_policy policy, int rt_prio, const void *code,
-                         size_t code_len, const uint64_t *args, size_t nargs, struct task *parent);
+struct task_struct *task_create(const char *name, enum sched_policy policy, int rt_prio, const void *code,
+                                size_t code_len, const uint64_t *args, size_t nargs, struct task_struct *parent);
 void schedule(void);
 void preempt_disable(void);
 void preempt_enable(void);
 void preempt_schedule_irq(void);
 void scheduler_tick(void);
-void wake_up_task(struct task *t);
+void wake_up_task(struct task_struct *t);
 void sleep_ticks(uint64_t ticks, bool for_child);
 bool rt_throttled(void);
 uint64_t rt_throttle_count(void);
@@ -192,7 +192,7 @@ __attribute__((noreturn)) void do_exit(int code);
 void do_syscall(struct pt_regs *regs);
 void do_page_fault(struct pt_regs *regs);
 int live_user_tasks(void);
-void note_progress(struct task *t);
+void note_progress(struct task_struct *t);
 
 /* ---- platform ---- */
 void arch_init(void);  /* GDT, TSS, IDT */
@@ -205,7 +205,7 @@ void print_hex(uint64_t v);
 void print_kv(const char *key, uint64_t value);
 
 /* entry.S */
-struct task *switch_to(struct task *prev, struct task *next);
+struct task_struct *switch_to(struct task_struct *prev, struct task_struct *next);
 void ret_from_fork(void);
 
 /* ---- counters of the guest's own consistency checks ---- */

@@ -50,7 +50,7 @@ static const struct scenario_task scenario[] = {
 #endif
 #define SCENARIO_TASKS (sizeof(scenario) / sizeof(scenario[0]))
 
-static struct task *spawned[SCENARIO_TASKS];
+static struct task_struct *spawned[SCENARIO_TASKS];
 
 /* " key=value" */
 static void field(const char *key, uint64_t value)
@@ -59,7 +59,7 @@ static void field(const char *key, uint64_t value)
     print_kv(key, value);
 }
 
-static void print_task(const struct task *t)
+static void print_task(const struct task_struct *t)
 {
     const struct fault_stats *fs = &t->fs;
     console_puts("lazytlb: task ");
@@ -98,7 +98,7 @@ static int summarize(unsigned free_before)
 {
     int problems = 0;
     for (unsigned i = 0; i < SCENARIO_TASKS; i++) {
-        const struct task *t = spawned[i];
+        const struct task_struct *t = spawned[i];
         print_task(t);
         if (t->killed != scenario[i].expect_killed || (!t->killed && t->exit_code != 0))
             problems++;
@@ -133,7 +133,7 @@ int main(void)
 
     for (unsigned i = 0; i < SCENARIO_TASKS; i++) {
         const struct scenario_task *s = &scenario[i];
-        struct task *parent = s->parent >= 0 ? spawned[s->parent] : NULL;
+        struct task_struct *parent = s->parent >= 0 ? spawned[s->parent] : NULL;
         spawned[i] = task_create(s->name, s->policy, s->rt_prio, s->code, (size_t)(s->code_end - s->code), s->args,
                                  3, parent);
     }
@@ -148,7 +148,7 @@ int main(void)
     }
     /* The idle task still borrows the last process's mm (lazy TLB); give it back
      * so that the page count below sees every page of every exited process. */
-    struct mm *lazy = current->active_mm;
+    struct mm_struct *lazy = current->active_mm;
     current->active_mm = &init_mm;
     switch_mm(lazy, &init_mm);
     mmdrop(lazy);

@@ -46,7 +46,7 @@ static uint64_t kernel_pdpt[512] __attribute__((aligned(4096)));
 static uint64_t kernel_pd[512] __attribute__((aligned(4096)));
 static uint64_t swapper_pgd[512] __attribute__((aligned(4096)));
 
-struct mm init_mm = {.pgd = swapper_pgd, .users = 1, .count = 1, .id = 0};
+struct mm_struct init_mm = {.pgd = swapper_pgd, .mm_users = 1, .mm_count = 1, .id = 0};
 uint64_t loaded_cr3;
 
 /* Out of line, as native_read_cr3()/native_write_cr3() are behind Linux's paravirt
@@ -74,7 +74,7 @@ void kernel_page_tables_init(void)
 }
 
 /* ---- user mappings ---- */
-static uint64_t *next_table(struct mm *mm, uint64_t *table, unsigned index)
+static uint64_t *next_table(struct mm_struct *mm, uint64_t *table, unsigned index)
 {
     if (!(table[index] & PTE_P)) {
         table[index] = (uint64_t)alloc_page() | PTE_P | PTE_W | PTE_U;
@@ -83,7 +83,7 @@ static uint64_t *next_table(struct mm *mm, uint64_t *table, unsigned index)
     return (uint64_t *)(table[index] & PTE_ADDR);
 }
 
-static void map_user_page(struct mm *mm, uint64_t va, void *frame, bool writable)
+static void map_user_page(struct mm_struct *mm, uint64_t va, void *frame, bool writable)
 {
     uint64_t *pdpt = next_table(mm, mm->pgd, (va >> 39) & 511);
     uint64_t *pd = next_table(mm, pdpt, (va >> 30) & 511);
@@ -95,7 +95,7 @@ static void map_user_page(struct mm *mm, uint64_t va, void *frame, bool writable
 }
 
 /* The leaf entry for a user address in mm's own page tables, or 0. */
-static uint64_t lookup_pte(struct mm *mm, uint64_t va)
+static uint64_t lookup_pte(struct mm_struct *mm, uint64_t va)
 {
     uint64_t *table = mm->pgd;
     for (int shift = 39; shift >= 12; shift -= 9) {
@@ -109,14 +109,14 @@ static uint64_t lookup_pte(struct mm *mm, uint64_t va)
     return 0;
 }
 
-struct mm *mm_create(const void *code, size_t code_len)
+struct mm_struct *mm_create(const void *code, size_t code_len)
 {
-    static struct mm mms[MAX_TASKS];
+    static struct mm_struct mms[MAX_TASKS];
     static int next_id = 1;
-    struct mm *mm = &mms[next_id - 1];
+    struct mm_struct *mm = &mms[next_id - 1];
     mm->id = next_id++;
-    mm->users = 1;
-    mm->count = 1;
+    mm->mm_users = 1;
+    mm->mm_count = 1;
     mm->pgd = alloc_page();
     mm->pages = 1;
     mm->pgd[0] = swapper_pgd[0]; /* the kernel half */
@@ -132,9 +132,9 @@ struct mm *mm_create(const void *code, size_t code_len)
     return mm;
 }
 
-void mmgrab(struct mm *mm) { mm->count++; }
+void mmgrab(struct mm_struct *mm) { mm->mm_count++; }
 
-static void __mmdrop(struct mm *mm)
+static void __mmdrop(struct mm_struct *mm)
 {
     free_page(mm->pgd);
     mm->pages--;
@@ -142,11 +142,11 @@ static void __mmdrop(struct mm *mm)
     kstats.pgds_freed++;
 }
 
-void mmdrop(struct mm *mm)
+void mmdrop(struct mm_struct *mm)
 {
     if (mm == &init_mm)
         return;
-    if (--mm->count == 0)
+    if (--mm->mm_count == 0)
         __mmdrop(mm);
 }
 
@@ -175,7 +175,7 @@ static void __native_flush_tlb(void)
 #endif
 }
 
-static void flush_tlb_mm(struct mm *mm)
+static void flush_tlb_mm(struct mm_struct *mm)
 {
     if (mm == current->active_mm)
         __native_flush_tlb();
@@ -183,7 +183,7 @@ static void flush_tlb_mm(struct mm *mm)
 
 /* Unmap every user page (freeing the frames), flush, then free the page tables
  * and clear the pgd's user slot, as unmap_vmas() + tlb_finish_mmu() + free_pgtables(). */
-static void exit_mmap(struct mm *mm)
+static void exit_mmap(struct mm_struct *mm)
 {
     uint64_t *pdpt = (uint64_t *)(mm->pgd[USER_BASE >> 39 & 511] & PTE_ADDR);
     if (!pdpt)
@@ -207,15 +207,15 @@ static void exit_mmap(struct mm *mm)
     kstats.pages_freed_by_exit += 3;
 }
 
-void mmput(struct mm *mm)
+void mmput(struct mm_struct *mm)
 {
-    if (--mm->users == 0) {
+    if (--mm->mm_users == 0) {
         exit_mmap(mm);
         mmdrop(mm);
     }
 }
 
-void switch_mm(struct mm *prev, struct mm *next)
+void switch_mm(struct mm_struct *prev, struct mm_struct *next)
 {
     if (prev != next) {
         trace(CR3RIG_TP_SWITCH_MM, (uint64_t)prev->pgd, (uint64_t)next->pgd, (uint64_t)current->pid, 0);
@@ -227,7 +227,7 @@ void switch_mm(struct mm *prev, struct mm *next)
  * when the process is created, so a fault on a present page with the right rights
  * can only be a stale TLB entry: return and let the CPU retry. Anything else is an
  * invalid access. Returns 0 to retry, -1 to kill the task. */
-int handle_mm_fault(struct mm *mm, uint64_t address, uint64_t error_code)
+int handle_mm_fault(struct mm_struct *mm, uint64_t address, uint64_t error_code)
 {
     bool write = error_code & 2;
     uint64_t pte = lookup_pte(mm, address);
