@@ -43,7 +43,7 @@ void do_exit(int code)
     struct task_struct *tsk = current;
     close_fault_storm(tsk);
     tsk->exit_code = code;
-    trace(CR3RIG_TP_TASK_EXIT, (uint64_t)tsk->pid, (uint64_t)code, tsk->killed, tsk->fs.faults);
+    trace(CR3RIG_TP_TASK_EXIT, (uint64_t)tsk->pid, (uint64_t)code, tsk->killed, tsk->fault_stats.faults);
     exit_mm(tsk);
     uint64_t flags = local_irq_save();
     exit_notify(tsk);
@@ -103,20 +103,20 @@ void do_syscall(struct pt_regs *regs)
 /* ---- page faults and the guest's own storm accounting ---- */
 static void close_fault_storm(struct task_struct *t)
 {
-    struct fault_stats *fs = &t->fs;
-    if (fs->run >= FAULT_STORM_MIN) {
-        uint64_t ticks = jiffies - fs->run_start_tick;
-        fs->storms++;
-        fs->storm_faults += fs->run;
-        fs->storm_ticks += ticks;
-        if (fs->run > fs->longest_storm) {
-            fs->longest_storm = fs->run;
-            fs->storm_rip = fs->run_rip;
-            fs->storm_addr = fs->run_addr;
+    struct fault_stats *stats = &t->fault_stats;
+    if (stats->run >= FAULT_STORM_MIN) {
+        uint64_t ticks = jiffies - stats->run_start_tick;
+        stats->storms++;
+        stats->storm_faults += stats->run;
+        stats->storm_ticks += ticks;
+        if (stats->run > stats->longest_storm) {
+            stats->longest_storm = stats->run;
+            stats->storm_rip = stats->run_rip;
+            stats->storm_addr = stats->run_addr;
         }
-        trace(CR3RIG_TP_FAULT_STORM, (uint64_t)t->pid, fs->run, ticks, fs->run_addr);
+        trace(CR3RIG_TP_FAULT_STORM, (uint64_t)t->pid, stats->run, ticks, stats->run_addr);
     }
-    fs->run = 0;
+    stats->run = 0;
 }
 
 /* The task got somewhere (a syscall, a different fault): a fault run ends. */
@@ -133,19 +133,19 @@ void do_page_fault(struct pt_regs *regs)
         panic("kernel #PF", regs->error_code);
     }
     struct task_struct *t = current;
-    struct fault_stats *fs = &t->fs;
-    fs->faults++;
-    if (fs->run && (fs->run_rip != regs->rip || fs->run_addr != address))
+    struct fault_stats *stats = &t->fault_stats;
+    stats->faults++;
+    if (stats->run && (stats->run_rip != regs->rip || stats->run_addr != address))
         close_fault_storm(t);
-    if (fs->run++ == 0) {
-        fs->run_rip = regs->rip;
-        fs->run_addr = address;
-        fs->run_start_tick = jiffies;
+    if (stats->run++ == 0) {
+        stats->run_rip = regs->rip;
+        stats->run_addr = address;
+        stats->run_start_tick = jiffies;
     }
     /* Interrupts on while handling the fault, as Linux's do_page_fault does. */
     __asm__ volatile("sti");
     if (handle_mm_fault(t->mm, address, regs->error_code) == 0) {
-        fs->spurious++;
+        stats->spurious++;
         return; /* retry the access */
     }
     t->killed = true;

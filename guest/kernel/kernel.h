@@ -128,6 +128,8 @@ int handle_mm_fault(struct mm_struct *mm, uint64_t address, uint64_t error_code)
 enum task_state { TASK_UNUSED, TASK_RUNNING, TASK_SLEEPING, TASK_ZOMBIE, TASK_REAPED };
 enum sched_policy { SCHED_NORMAL, SCHED_FIFO };
 
+/* Per-task page-fault accounting, task_struct.fault_stats: this kernel's own (Linux
+ * keeps only min_flt/maj_flt), for the storms a stale CR3 causes. */
 struct fault_stats {
     uint64_t faults;        /* every #PF taken by the task */
     uint64_t spurious;      /* PTE present with the right rights: retried */
@@ -164,7 +166,7 @@ struct task_struct {
     uint64_t woken_tick;    /* when it last became runnable */
     uint64_t max_latency;   /* longest wait from wake-up to running, in ticks */
     uint64_t switches;
-    struct fault_stats fs;
+    struct fault_stats fault_stats;
 };
 
 #define MAX_TASKS 8

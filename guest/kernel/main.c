@@ -61,7 +61,7 @@ static void field(const char *key, uint64_t value)
 
 static void print_task(const struct task_struct *t)
 {
-    const struct fault_stats *fs = &t->fs;
+    const struct fault_stats *stats = &t->fault_stats;
     console_puts("lazytlb: task ");
     console_puts(t->name);
     field("pid", (uint64_t)t->pid);
@@ -70,14 +70,14 @@ static void print_task(const struct task_struct *t)
     field("killed", t->killed);
     field("runtime_ticks", t->runtime_ticks);
     field("max_wait_ticks", t->max_latency);
-    field("faults", fs->faults);
-    field("spurious_faults", fs->spurious);
-    field("storms", fs->storms);
-    field("storm_faults", fs->storm_faults);
-    field("storm_ticks", fs->storm_ticks);
-    if (fs->storms) {
+    field("faults", stats->faults);
+    field("spurious_faults", stats->spurious);
+    field("storms", stats->storms);
+    field("storm_faults", stats->storm_faults);
+    field("storm_ticks", stats->storm_ticks);
+    if (stats->storms) {
         console_puts(" storm_addr=");
-        print_hex(fs->storm_addr);
+        print_hex(stats->storm_addr);
     }
     if (t->killed) {
         console_puts(" killed_addr=");
@@ -102,7 +102,7 @@ static int summarize(unsigned free_before)
         print_task(t);
         if (t->killed != scenario[i].expect_killed || (!t->killed && t->exit_code != 0))
             problems++;
-        if (t->fs.storms)
+        if (t->fault_stats.storms)
             problems++;
     }
     unsigned free_after = free_page_count();
