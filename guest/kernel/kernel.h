@@ -110,9 +110,9 @@ extern struct mm_struct init_mm;
 extern uint64_t loaded_cr3; /* what this CPU last wrote to CR3 (cpu_tlbstate, in spirit) */
 
 void page_alloc_init(void);
-void *alloc_page(void); /* zeroed */
+void *get_zeroed_page(void); /* its address, like Linux's (not a struct page *) */
 void free_page(void *page);
-unsigned free_page_count(void);
+unsigned nr_free_pages(void);
 
 void kernel_page_tables_init(void);
 struct mm_struct *mm_create(const void *code, size_t code_len);

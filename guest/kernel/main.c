@@ -105,7 +105,7 @@ static int summarize(unsigned free_before)
         if (t->fault_stats.storms)
             problems++;
     }
-    unsigned free_after = free_page_count();
+    unsigned free_after = nr_free_pages();
     print_line("lazytlb: ", "stale_cr3_writes", kstats.stale_cr3_writes);
     print_line("lazytlb: ", "cr3_mismatch_at_switch", kstats.cr3_mismatch_at_switch);
     print_line("lazytlb: ", "tlb_flushes", kstats.tlb_flushes);
@@ -129,7 +129,7 @@ int main(void)
     page_alloc_init();
     kernel_page_tables_init();
     sched_init();
-    unsigned free_before = free_page_count();
+    unsigned free_before = nr_free_pages();
 
     for (unsigned i = 0; i < SCENARIO_TASKS; i++) {
         const struct scenario_task *s = &scenario[i];

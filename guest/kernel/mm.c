@@ -19,7 +19,7 @@ void page_alloc_init(void)
         free_frames[nr_free++] = POOL_PAGES - 1 - i;
 }
 
-void *alloc_page(void)
+void *get_zeroed_page(void)
 {
     if (!nr_free)
         panic("out of pages", 0);
@@ -39,14 +39,14 @@ void free_page(void *page)
     free_frames[nr_free++] = (uint32_t)((pa - POOL_START) / PAGE_SIZE);
 }
 
-unsigned free_page_count(void) { return nr_free; }
+unsigned nr_free_pages(void) { return nr_free; }
 
 /* ---- kernel mappings: the first 1 GiB, identity, supervisor only, shared by every pgd ---- */
 static uint64_t kernel_pdpt[512] __attribute__((aligned(4096)));
 static uint64_t kernel_pd[512] __attribute__((aligned(4096)));
-static uint64_t swapper_pgd[512] __attribute__((aligned(4096)));
+static uint64_t swapper_pg_dir[512] __attribute__((aligned(4096)));
 
-struct mm_struct init_mm = {.pgd = swapper_pgd, .mm_users = 1, .mm_count = 1, .id = 0};
+struct mm_struct init_mm = {.pgd = swapper_pg_dir, .mm_users = 1, .mm_count = 1, .id = 0};
 uint64_t loaded_cr3;
 
 /* Out of line, as native_read_cr3()/native_write_cr3() are behind Linux's paravirt
@@ -69,15 +69,15 @@ void kernel_page_tables_init(void)
     for (uint64_t i = 0; i < 512; i++)
         kernel_pd[i] = (i << 21) | PTE_P | PTE_W | PTE_PS;
     kernel_pdpt[0] = (uint64_t)kernel_pd | PTE_P | PTE_W;
-    swapper_pgd[0] = (uint64_t)kernel_pdpt | PTE_P | PTE_W;
-    write_cr3((uint64_t)swapper_pgd);
+    swapper_pg_dir[0] = (uint64_t)kernel_pdpt | PTE_P | PTE_W;
+    write_cr3((uint64_t)swapper_pg_dir);
 }
 
 /* ---- user mappings ---- */
 static uint64_t *next_table(struct mm_struct *mm, uint64_t *table, unsigned index)
 {
     if (!(table[index] & PTE_P)) {
-        table[index] = (uint64_t)alloc_page() | PTE_P | PTE_W | PTE_U;
+        table[index] = (uint64_t)get_zeroed_page() | PTE_P | PTE_W | PTE_U;
         mm->pages++;
     }
     return (uint64_t *)(table[index] & PTE_ADDR);
@@ -117,17 +117,17 @@ struct mm_struct *mm_create(const void *code, size_t code_len)
     mm->id = next_id++;
     mm->mm_users = 1;
     mm->mm_count = 1;
-    mm->pgd = alloc_page();
+    mm->pgd = get_zeroed_page();
     mm->pages = 1;
-    mm->pgd[0] = swapper_pgd[0]; /* the kernel half */
+    mm->pgd[0] = swapper_pg_dir[0]; /* the kernel half */
 
-    uint8_t *text = alloc_page();
+    uint8_t *text = get_zeroed_page();
     for (size_t i = 0; i < code_len && i < PAGE_SIZE; i++)
         text[i] = ((const uint8_t *)code)[i];
     map_user_page(mm, USER_CODE, text, false);
     for (uint64_t i = 0; i < USER_DATA_PAGES; i++)
-        map_user_page(mm, USER_ARGS + i * PAGE_SIZE, alloc_page(), true);
-    map_user_page(mm, USER_STACK, alloc_page(), true);
+        map_user_page(mm, USER_ARGS + i * PAGE_SIZE, get_zeroed_page(), true);
+    map_user_page(mm, USER_STACK, get_zeroed_page(), true);
     mm->pages += 2 + USER_DATA_PAGES;
     return mm;
 }
