@@ -7,7 +7,7 @@ int live_user_tasks(void)
 {
     int n = 0;
     for (int i = 1; i < MAX_TASKS; i++)
-        n += tasks[i].state == TASK_RUNNING || tasks[i].state == TASK_SLEEPING;
+        n += tasks[i].state == TASK_RUNNING || tasks[i].state == TASK_INTERRUPTIBLE;
     return n;
 }
 
@@ -34,8 +34,8 @@ static void exit_notify(struct task_struct *tsk)
         tsk->state = TASK_REAPED; /* children of the kernel are reaped at once */
         return;
     }
-    if (parent->state == TASK_SLEEPING && parent->waiting_child)
-        wake_up_task(parent);
+    if (parent->state == TASK_INTERRUPTIBLE && parent->waiting_child)
+        wake_up_process(parent);
 }
 
 void do_exit(int code)

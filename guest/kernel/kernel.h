@@ -125,7 +125,9 @@ uint64_t read_cr3(void);
 int handle_mm_fault(struct mm_struct *mm, uint64_t address, uint64_t error_code);
 
 /* ---- tasks and scheduling ---- */
-enum task_state { TASK_UNUSED, TASK_RUNNING, TASK_SLEEPING, TASK_ZOMBIE, TASK_REAPED };
+/* TASK_UNUSED is a free slot of tasks[]; TASK_ZOMBIE and TASK_REAPED stand for what
+ * Linux 3.2 keeps in ->exit_state, EXIT_ZOMBIE and EXIT_DEAD. */
+enum task_state { TASK_UNUSED, TASK_RUNNING, TASK_INTERRUPTIBLE, TASK_ZOMBIE, TASK_REAPED };
 enum sched_policy { SCHED_NORMAL, SCHED_FIFO };
 
 /* Per-task page-fault accounting, task_struct.fault_stats: this kernel's own (Linux
@@ -148,7 +150,7 @@ struct task_struct {
     const char *name;
     enum task_state state;
     enum sched_policy policy;
-    int rt_prio;
+    int rt_priority;
     struct mm_struct *mm;
     struct mm_struct *active_mm;
     struct task_struct *parent;
@@ -156,7 +158,7 @@ struct task_struct {
     bool killed;
     uint64_t killed_addr;
     bool waiting_child;
-    uint64_t wake_at;       /* SLEEPING: tick to wake at, 0 = no timeout */
+    uint64_t wake_at;       /* TASK_INTERRUPTIBLE: tick to wake at, 0 = no timeout */
     int64_t rq_key;         /* runqueue order inside a class: smaller runs first */
     int slice;
     bool slice_expired;
@@ -177,14 +179,14 @@ extern int preempt_count;
 extern bool need_resched;
 
 void sched_init(void);
-struct task_struct *task_create(const char *name, enum sched_policy policy, int rt_prio, const void *code,
+struct task_struct *task_create(const char *name, enum sched_policy policy, int rt_priority, const void *code,
                                 size_t code_len, const uint64_t *args, size_t nargs, struct task_struct *parent);
 void schedule(void);
 void preempt_disable(void);
 void preempt_enable(void);
 void preempt_schedule_irq(void);
 void scheduler_tick(void);
-void wake_up_task(struct task_struct *t);
+void wake_up_process(struct task_struct *t);
 void sleep_ticks(uint64_t ticks, bool for_child);
 bool rt_throttled(void);
 uint64_t rt_throttle_count(void);

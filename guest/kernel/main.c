@@ -24,7 +24,7 @@ extern const char prog_segv[], prog_segv_end[];
 struct scenario_task {
     const char *name;
     enum sched_policy policy;
-    int rt_prio;
+    int rt_priority;
     const char *code, *code_end;
     uint64_t args[3];
     int parent;         /* index into the scenario, -1 = the kernel */
@@ -134,7 +134,7 @@ int main(void)
     for (unsigned i = 0; i < SCENARIO_TASKS; i++) {
         const struct scenario_task *s = &scenario[i];
         struct task_struct *parent = s->parent >= 0 ? spawned[s->parent] : NULL;
-        spawned[i] = task_create(s->name, s->policy, s->rt_prio, s->code, (size_t)(s->code_end - s->code), s->args,
+        spawned[i] = task_create(s->name, s->policy, s->rt_priority, s->code, (size_t)(s->code_end - s->code), s->args,
                                  3, parent);
     }
     apic_timer_init();

@@ -1,6 +1,6 @@
 /*
  * The scheduler: one CPU, two classes. SCHED_FIFO tasks always win over
- * SCHED_NORMAL ones (higher rt_prio first), unless RT throttling has stopped
+ * SCHED_NORMAL ones (higher rt_priority first), unless RT throttling has stopped
  * them: like sched_rt_runtime_us, RT tasks may use RT_RUNTIME_TICKS of every
  * RT_PERIOD_TICKS, so an RT task stuck in a loop cannot starve the rest forever.
  * Normal tasks share the CPU round-robin with a slice of NORMAL_SLICE_TICKS.
@@ -46,8 +46,8 @@ static bool runs_before(const struct task_struct *a, const struct task_struct *b
     bool a_rt = a->policy == SCHED_FIFO, b_rt = b->policy == SCHED_FIFO;
     if (a_rt != b_rt)
         return a_rt;
-    if (a_rt && a->rt_prio != b->rt_prio)
-        return a->rt_prio > b->rt_prio;
+    if (a_rt && a->rt_priority != b->rt_priority)
+        return a->rt_priority > b->rt_priority;
     return a->rq_key < b->rq_key;
 }
 
@@ -60,7 +60,7 @@ static bool can_run(const struct task_struct *t)
 static bool preempts(const struct task_struct *t, const struct task_struct *curr)
 {
     return curr->pid == 0 || (t->policy == SCHED_FIFO && !rt_is_throttled &&
-                              (curr->policy != SCHED_FIFO || t->rt_prio > curr->rt_prio));
+                              (curr->policy != SCHED_FIFO || t->rt_priority > curr->rt_priority));
 }
 
 static struct task_struct *pick_next_task(void)
@@ -74,7 +74,7 @@ static struct task_struct *pick_next_task(void)
     return best ? best : &tasks[0];
 }
 
-struct task_struct *task_create(const char *name, enum sched_policy policy, int rt_prio, const void *code,
+struct task_struct *task_create(const char *name, enum sched_policy policy, int rt_priority, const void *code,
                                 size_t code_len, const uint64_t *args, size_t nargs, struct task_struct *parent)
 {
     static int next_pid = 1;
@@ -84,7 +84,7 @@ struct task_struct *task_create(const char *name, enum sched_policy policy, int 
     t->pid = next_pid++;
     t->name = name;
     t->policy = policy;
-    t->rt_prio = rt_prio;
+    t->rt_priority = rt_priority;
     t->parent = parent;
     t->mm = mm_create(code, code_len);
     t->active_mm = t->mm;
@@ -205,9 +205,9 @@ void preempt_enable(void)
  * CPU rather than per task: no task ever switches away with preemption disabled. */
 void preempt_schedule_irq(void) { schedule(); }
 
-void wake_up_task(struct task_struct *t)
+void wake_up_process(struct task_struct *t)
 {
-    if (t->state != TASK_SLEEPING)
+    if (t->state != TASK_INTERRUPTIBLE)
         return;
     t->state = TASK_RUNNING;
     t->waiting_child = false;
@@ -221,7 +221,7 @@ void wake_up_task(struct task_struct *t)
 void sleep_ticks(uint64_t ticks, bool for_child)
 {
     uint64_t flags = local_irq_save();
-    current->state = TASK_SLEEPING;
+    current->state = TASK_INTERRUPTIBLE;
     current->wake_at = ticks ? jiffies + ticks : 0;
     current->waiting_child = for_child;
     __schedule();
@@ -254,8 +254,8 @@ void scheduler_tick(void)
     jiffies++;
     current->runtime_ticks++;
     for (int i = 1; i < MAX_TASKS; i++)
-        if (tasks[i].state == TASK_SLEEPING && tasks[i].wake_at && tasks[i].wake_at <= jiffies)
-            wake_up_task(&tasks[i]);
+        if (tasks[i].state == TASK_INTERRUPTIBLE && tasks[i].wake_at && tasks[i].wake_at <= jiffies)
+            wake_up_process(&tasks[i]);
     if (current->pid != 0 && current->policy == SCHED_NORMAL && --current->slice <= 0) {
         current->slice = NORMAL_SLICE_TICKS;
         current->slice_expired = true;
