@@ -202,7 +202,7 @@ void note_progress(struct task_struct *t);
 void arch_init(void);  /* GDT, TSS, IDT */
 void set_kernel_stack(uint8_t *top);
 void apic_timer_init(void);
-void apic_eoi(void);
+void ack_APIC_irq(void);
 void timer_tick_from_kernel(void);
 __attribute__((noreturn)) void panic(const char *why, uint64_t value);
 void print_hex(uint64_t v);
