@@ -132,6 +132,7 @@ struct mm_struct *mm_create(const void *code, size_t code_len)
     return mm;
 }
 
+/* Linux 3.2 open-codes this as atomic_inc(&mm->mm_count); mmgrab() is its later name. */
 void mmgrab(struct mm_struct *mm) { mm->mm_count++; }
 
 static void __mmdrop(struct mm_struct *mm)
@@ -150,7 +151,8 @@ void mmdrop(struct mm_struct *mm)
         __mmdrop(mm);
 }
 
-/* flush_tlb_mm() on a uniprocessor: only the mm this CPU has loaded needs a flush. */
+/* The TLB flush, as 3.2's __native_flush_tlb(): write back to CR3 what it reads.
+ * The patch wraps the read and the write in preempt_disable()/preempt_enable(). */
 static void __native_flush_tlb(void)
 {
 #ifdef LAZYTLB_FIXED
@@ -175,14 +177,16 @@ static void __native_flush_tlb(void)
 #endif
 }
 
+/* flush_tlb_mm() on a uniprocessor: only the mm this CPU has loaded needs a flush. */
 static void flush_tlb_mm(struct mm_struct *mm)
 {
     if (mm == current->active_mm)
         __native_flush_tlb();
 }
 
-/* Unmap every user page (freeing the frames), flush, then free the page tables
- * and clear the pgd's user slot, as unmap_vmas() + tlb_finish_mmu() + free_pgtables(). */
+/* Unmap every user page (freeing the frames), flush, then free the page tables and
+ * clear the pgd's user slot: the work of 3.2's unmap_vmas(), free_pgtables() and
+ * tlb_finish_mmu(), whose mmu_gather frees no page before a flush. */
 static void exit_mmap(struct mm_struct *mm)
 {
     uint64_t *pdpt = (uint64_t *)(mm->pgd[USER_BASE >> 39 & 511] & PTE_ADDR);
