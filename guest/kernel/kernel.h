@@ -8,8 +8,11 @@
  * and a LAPIC-timer-driven preemptive scheduler.
  *
  * Variants (compile-time): LAZYTLB_FIXED wraps the flush in preempt_disable()/
- * preempt_enable() as the patch does; LAZYTLB_SELFPREEMPT raises the timer
- * interrupt itself between the read and the write. Neither knows of any test rig.
+ * preempt_enable() as the patch does; LAZYTLB_SELFPREEMPT runs the timer tick
+ * itself (timer_tick_from_kernel()) between the read and the write;
+ * LAZYTLB_SCENARIO_SEGV runs another scenario (main.c). None of them knows of a
+ * test rig; the kernel reports through its console, its exit code and trace()
+ * tracepoints.
  */
 #ifndef LAZYTLB_KERNEL_H
 #define LAZYTLB_KERNEL_H
