@@ -21,9 +21,9 @@ struct __attribute__((packed)) idt_entry {
     uint32_t reserved;
 };
 
-struct __attribute__((packed)) descriptor_pointer {
-    uint16_t limit;
-    uint64_t base;
+struct __attribute__((packed)) desc_ptr {
+    uint16_t size; /* limit: bytes - 1 */
+    uint64_t address;
 };
 
 static struct tss64 tss __attribute__((aligned(16)));
@@ -34,7 +34,7 @@ extern char vector_0[], vector_1[], vector_2[], vector_3[], vector_4[], vector_5
     vector_8[], vector_9[], vector_10[], vector_11[], vector_12[], vector_13[], vector_14[], vector_15[],
     vector_16[], vector_17[], vector_18[], vector_19[], vector_48[], vector_255[];
 
-static void set_gate(int vec, void *handler)
+static void set_intr_gate(int vec, void *handler)
 {
     uint64_t addr = (uint64_t)handler;
     idt[vec].offset_low = (uint16_t)addr;
@@ -60,7 +60,7 @@ void arch_init(void)
     gdt[6] = base >> 32;
     tss.iomap_base = sizeof(tss);
 
-    struct descriptor_pointer gdtr = {sizeof(gdt) - 1, (uint64_t)gdt};
+    struct desc_ptr gdtr = {sizeof(gdt) - 1, (uint64_t)gdt};
     __asm__ volatile("lgdt %0\n\t"
                      "mov %1, %%ds\n\t"
                      "mov %1, %%es\n\t"
@@ -78,10 +78,10 @@ void arch_init(void)
                        vector_7,  vector_8,  vector_9,  vector_10, vector_11, vector_12, vector_13,
                        vector_14, vector_15, vector_16, vector_17, vector_18, vector_19};
     for (int v = 0; v < 20; v++)
-        set_gate(v, stubs[v]);
-    set_gate(TIMER_VECTOR, vector_48);
-    set_gate(SPURIOUS_VECTOR, vector_255);
-    struct descriptor_pointer idtr = {sizeof(idt) - 1, (uint64_t)idt};
+        set_intr_gate(v, stubs[v]);
+    set_intr_gate(TIMER_VECTOR, vector_48);
+    set_intr_gate(SPURIOUS_VECTOR, vector_255);
+    struct desc_ptr idtr = {sizeof(idt) - 1, (uint64_t)idt};
     __asm__ volatile("lidt %0" ::"m"(idtr));
 }
 
@@ -109,7 +109,7 @@ void apic_timer_init(void)
     wrmsr(MSR_X2APIC_TIMER_INIT, TICK_NS);
 }
 
-void apic_eoi(void) { wrmsr(MSR_X2APIC_EOI, 0); }
+void ack_APIC_irq(void) { wrmsr(MSR_X2APIC_EOI, 0); }
 
 /* ---- console helpers ---- */
 void print_hex(uint64_t v)
@@ -187,7 +187,7 @@ void interrupt_dispatch(struct pt_regs *regs)
     switch (regs->vector) {
     case 14: do_page_fault(regs); break;
     case TIMER_VECTOR:
-        apic_eoi();
+        ack_APIC_irq();
         scheduler_tick();
         break;
     case SPURIOUS_VECTOR: break;

@@ -82,7 +82,7 @@ interrupt_return:
     iretq
 
 /*
- * struct task *switch_to(struct task *prev, struct task *next)
+ * struct task_struct *switch_to(struct task_struct *prev, struct task_struct *next)
  * Saves the callee-saved registers on prev's kernel stack and its rsp in
  * prev->rsp (offset 0), resumes next. Returns the task that was running before
  * next resumed, as Linux's switch_to's "last".

@@ -7,14 +7,14 @@ int live_user_tasks(void)
 {
     int n = 0;
     for (int i = 1; i < MAX_TASKS; i++)
-        n += tasks[i].state == TASK_RUNNING || tasks[i].state == TASK_SLEEPING;
+        n += tasks[i].state == TASK_RUNNING || tasks[i].state == TASK_INTERRUPTIBLE;
     return n;
 }
 
 /* exit_mm() of Linux 3.2: keep a lazy reference, drop the task's own mm. */
-static void exit_mm(struct task *tsk)
+static void exit_mm(struct task_struct *tsk)
 {
-    struct mm *mm = tsk->mm;
+    struct mm_struct *mm = tsk->mm;
     if (!mm)
         return;
     trace(CR3RIG_TP_EXIT_MM, (uint64_t)tsk->pid, (uint64_t)mm->pgd, 0, 0);
@@ -24,26 +24,26 @@ static void exit_mm(struct task *tsk)
     mmput(mm);
 }
 
-static void close_fault_storm(struct task *t);
+static void close_fault_storm(struct task_struct *t);
 
-static void exit_notify(struct task *tsk)
+static void exit_notify(struct task_struct *tsk)
 {
     tsk->state = TASK_ZOMBIE;
-    struct task *parent = tsk->parent;
+    struct task_struct *parent = tsk->parent;
     if (!parent) {
         tsk->state = TASK_REAPED; /* children of the kernel are reaped at once */
         return;
     }
-    if (parent->state == TASK_SLEEPING && parent->waiting_child)
-        wake_up_task(parent);
+    if (parent->state == TASK_INTERRUPTIBLE && parent->waiting_child)
+        wake_up_process(parent);
 }
 
 void do_exit(int code)
 {
-    struct task *tsk = current;
+    struct task_struct *tsk = current;
     close_fault_storm(tsk);
     tsk->exit_code = code;
-    trace(CR3RIG_TP_TASK_EXIT, (uint64_t)tsk->pid, (uint64_t)code, tsk->killed, tsk->fs.faults);
+    trace(CR3RIG_TP_TASK_EXIT, (uint64_t)tsk->pid, (uint64_t)code, tsk->killed, tsk->fault_stats.faults);
     exit_mm(tsk);
     uint64_t flags = local_irq_save();
     exit_notify(tsk);
@@ -53,7 +53,7 @@ void do_exit(int code)
 }
 
 /* A zombie child of the current task, reaped, or NULL. */
-static struct task *reap_child(void)
+static struct task_struct *reap_child(void)
 {
     for (int i = 1; i < MAX_TASKS; i++) {
         if (tasks[i].parent == current && tasks[i].state == TASK_ZOMBIE) {
@@ -66,7 +66,7 @@ static struct task *reap_child(void)
 
 static uint64_t sys_wait(uint64_t timeout_ticks)
 {
-    struct task *child = reap_child();
+    struct task_struct *child = reap_child();
     if (!child) {
         sleep_ticks(timeout_ticks, true);
         child = reap_child();
@@ -101,26 +101,26 @@ void do_syscall(struct pt_regs *regs)
 }
 
 /* ---- page faults and the guest's own storm accounting ---- */
-static void close_fault_storm(struct task *t)
+static void close_fault_storm(struct task_struct *t)
 {
-    struct fault_stats *fs = &t->fs;
-    if (fs->run >= FAULT_STORM_MIN) {
-        uint64_t ticks = jiffies - fs->run_start_tick;
-        fs->storms++;
-        fs->storm_faults += fs->run;
-        fs->storm_ticks += ticks;
-        if (fs->run > fs->longest_storm) {
-            fs->longest_storm = fs->run;
-            fs->storm_rip = fs->run_rip;
-            fs->storm_addr = fs->run_addr;
+    struct fault_stats *stats = &t->fault_stats;
+    if (stats->run >= FAULT_STORM_MIN) {
+        uint64_t ticks = jiffies - stats->run_start_tick;
+        stats->storms++;
+        stats->storm_faults += stats->run;
+        stats->storm_ticks += ticks;
+        if (stats->run > stats->longest_storm) {
+            stats->longest_storm = stats->run;
+            stats->storm_rip = stats->run_rip;
+            stats->storm_addr = stats->run_addr;
         }
-        trace(CR3RIG_TP_FAULT_STORM, (uint64_t)t->pid, fs->run, ticks, fs->run_addr);
+        trace(CR3RIG_TP_FAULT_STORM, (uint64_t)t->pid, stats->run, ticks, stats->run_addr);
     }
-    fs->run = 0;
+    stats->run = 0;
 }
 
 /* The task got somewhere (a syscall, a different fault): a fault run ends. */
-void note_progress(struct task *t) { close_fault_storm(t); }
+void note_progress(struct task_struct *t) { close_fault_storm(t); }
 
 void do_page_fault(struct pt_regs *regs)
 {
@@ -132,20 +132,20 @@ void do_page_fault(struct pt_regs *regs)
         print_hex(regs->rip);
         panic("kernel #PF", regs->error_code);
     }
-    struct task *t = current;
-    struct fault_stats *fs = &t->fs;
-    fs->faults++;
-    if (fs->run && (fs->run_rip != regs->rip || fs->run_addr != address))
+    struct task_struct *t = current;
+    struct fault_stats *stats = &t->fault_stats;
+    stats->faults++;
+    if (stats->run && (stats->run_rip != regs->rip || stats->run_addr != address))
         close_fault_storm(t);
-    if (fs->run++ == 0) {
-        fs->run_rip = regs->rip;
-        fs->run_addr = address;
-        fs->run_start_tick = jiffies;
+    if (stats->run++ == 0) {
+        stats->run_rip = regs->rip;
+        stats->run_addr = address;
+        stats->run_start_tick = jiffies;
     }
     /* Interrupts on while handling the fault, as Linux's do_page_fault does. */
     __asm__ volatile("sti");
     if (handle_mm_fault(t->mm, address, regs->error_code) == 0) {
-        fs->spurious++;
+        stats->spurious++;
         return; /* retry the access */
     }
     t->killed = true;

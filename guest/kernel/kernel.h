@@ -8,8 +8,11 @@
  * and a LAPIC-timer-driven preemptive scheduler.
  *
  * Variants (compile-time): LAZYTLB_FIXED wraps the flush in preempt_disable()/
- * preempt_enable() as the patch does; LAZYTLB_SELFPREEMPT raises the timer
- * interrupt itself between the read and the write. Neither knows of any test rig.
+ * preempt_enable() as the patch does; LAZYTLB_SELFPREEMPT runs the timer tick
+ * itself (timer_tick_from_kernel()) between the read and the write;
+ * LAZYTLB_SCENARIO_SEGV runs another scenario (main.c). None of them knows of a
+ * test rig; the kernel reports through its console, its exit code and trace()
+ * tracepoints.
  */
 #ifndef LAZYTLB_KERNEL_H
 #define LAZYTLB_KERNEL_H
@@ -96,38 +99,42 @@ static inline void local_irq_restore(uint64_t flags)
 }
 
 /* ---- memory ---- */
-struct mm {
+struct mm_struct {
     uint64_t *pgd;    /* top-level page table (identity mapped: virtual == physical) */
-    int users;        /* mm_users: tasks using it as their own mm */
-    int count;        /* mm_count: users as one reference, plus lazy borrowers */
+    int mm_users;     /* tasks using it as their own mm */
+    int mm_count;     /* references to the struct: mm_users as one, plus lazy borrowers */
     int id;
     unsigned pages;   /* pages owned: page tables and user frames */
     unsigned pte_end; /* one past the highest leaf-table slot ever mapped, like a VMA's end:
                        * exit_mmap() walks only up to here (CPL0 code is slow when emulated) */
 };
 
-extern struct mm init_mm;
+extern struct mm_struct init_mm;
 extern uint64_t loaded_cr3; /* what this CPU last wrote to CR3 (cpu_tlbstate, in spirit) */
 
 void page_alloc_init(void);
-void *alloc_page(void); /* zeroed */
+void *get_zeroed_page(void); /* its address, like Linux's (not a struct page *) */
 void free_page(void *page);
-unsigned free_page_count(void);
+unsigned nr_free_pages(void);
 
 void kernel_page_tables_init(void);
-struct mm *mm_create(const void *code, size_t code_len);
-void mmgrab(struct mm *mm);
-void mmdrop(struct mm *mm);
-void mmput(struct mm *mm);
-void switch_mm(struct mm *prev, struct mm *next);
+struct mm_struct *mm_create(const void *code, size_t code_len);
+void mmgrab(struct mm_struct *mm);
+void mmdrop(struct mm_struct *mm);
+void mmput(struct mm_struct *mm);
+void switch_mm(struct mm_struct *prev, struct mm_struct *next);
 void write_cr3(uint64_t value);
 uint64_t read_cr3(void);
-int handle_mm_fault(struct mm *mm, uint64_t address, uint64_t error_code);
+int handle_mm_fault(struct mm_struct *mm, uint64_t address, uint64_t error_code);
 
 /* ---- tasks and scheduling ---- */
-enum task_state { TASK_UNUSED, TASK_RUNNING, TASK_SLEEPING, TASK_ZOMBIE, TASK_REAPED };
+/* TASK_UNUSED is a free slot of tasks[]; TASK_ZOMBIE and TASK_REAPED stand for what
+ * Linux 3.2 keeps in ->exit_state, EXIT_ZOMBIE and EXIT_DEAD. */
+enum task_state { TASK_UNUSED, TASK_RUNNING, TASK_INTERRUPTIBLE, TASK_ZOMBIE, TASK_REAPED };
 enum sched_policy { SCHED_NORMAL, SCHED_FIFO };
 
+/* Per-task page-fault accounting, task_struct.fault_stats: this kernel's own (Linux
+ * keeps only min_flt/maj_flt), for the storms a stale CR3 causes. */
 struct fault_stats {
     uint64_t faults;        /* every #PF taken by the task */
     uint64_t spurious;      /* PTE present with the right rights: retried */
@@ -140,21 +147,21 @@ struct fault_stats {
     uint64_t longest_storm;
 };
 
-struct task {
+struct task_struct {
     uint64_t rsp; /* saved kernel stack pointer; switch_to relies on offset 0 */
     int pid;
     const char *name;
     enum task_state state;
     enum sched_policy policy;
-    int rt_prio;
-    struct mm *mm;
-    struct mm *active_mm;
-    struct task *parent;
+    int rt_priority;
+    struct mm_struct *mm;
+    struct mm_struct *active_mm;
+    struct task_struct *parent;
     int exit_code;
     bool killed;
     uint64_t killed_addr;
     bool waiting_child;
-    uint64_t wake_at;       /* SLEEPING: tick to wake at, 0 = no timeout */
+    uint64_t wake_at;       /* TASK_INTERRUPTIBLE: tick to wake at, 0 = no timeout */
     int64_t rq_key;         /* runqueue order inside a class: smaller runs first */
     int slice;
     bool slice_expired;
@@ -164,25 +171,25 @@ struct task {
     uint64_t woken_tick;    /* when it last became runnable */
     uint64_t max_latency;   /* longest wait from wake-up to running, in ticks */
     uint64_t switches;
-    struct fault_stats fs;
+    struct fault_stats fault_stats;
 };
 
 #define MAX_TASKS 8
-extern struct task tasks[MAX_TASKS];
-extern struct task *current;
+extern struct task_struct tasks[MAX_TASKS];
+extern struct task_struct *current;
 extern volatile uint64_t jiffies;
 extern int preempt_count;
 extern bool need_resched;
 
 void sched_init(void);
-struct task *task_create(const char *name, enum sched_policy policy, int rt_prio, const void *code,
-                         size_t code_len, const uint64_t *args, size_t nargs, struct task *parent);
+struct task_struct *task_create(const char *name, enum sched_policy policy, int rt_priority, const void *code,
+                                size_t code_len, const uint64_t *args, size_t nargs, struct task_struct *parent);
 void schedule(void);
 void preempt_disable(void);
 void preempt_enable(void);
 void preempt_schedule_irq(void);
 void scheduler_tick(void);
-void wake_up_task(struct task *t);
+void wake_up_process(struct task_struct *t);
 void sleep_ticks(uint64_t ticks, bool for_child);
 bool rt_throttled(void);
 uint64_t rt_throttle_count(void);
@@ -192,20 +199,20 @@ __attribute__((noreturn)) void do_exit(int code);
 void do_syscall(struct pt_regs *regs);
 void do_page_fault(struct pt_regs *regs);
 int live_user_tasks(void);
-void note_progress(struct task *t);
+void note_progress(struct task_struct *t);
 
 /* ---- platform ---- */
 void arch_init(void);  /* GDT, TSS, IDT */
 void set_kernel_stack(uint8_t *top);
 void apic_timer_init(void);
-void apic_eoi(void);
+void ack_APIC_irq(void);
 void timer_tick_from_kernel(void);
 __attribute__((noreturn)) void panic(const char *why, uint64_t value);
 void print_hex(uint64_t v);
 void print_kv(const char *key, uint64_t value);
 
 /* entry.S */
-struct task *switch_to(struct task *prev, struct task *next);
+struct task_struct *switch_to(struct task_struct *prev, struct task_struct *next);
 void ret_from_fork(void);
 
 /* ---- counters of the guest's own consistency checks ---- */

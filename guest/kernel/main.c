@@ -24,7 +24,7 @@ extern const char prog_segv[], prog_segv_end[];
 struct scenario_task {
     const char *name;
     enum sched_policy policy;
-    int rt_prio;
+    int rt_priority;
     const char *code, *code_end;
     uint64_t args[3];
     int parent;         /* index into the scenario, -1 = the kernel */
@@ -50,7 +50,7 @@ static const struct scenario_task scenario[] = {
 #endif
 #define SCENARIO_TASKS (sizeof(scenario) / sizeof(scenario[0]))
 
-static struct task *spawned[SCENARIO_TASKS];
+static struct task_struct *spawned[SCENARIO_TASKS];
 
 /* " key=value" */
 static void field(const char *key, uint64_t value)
@@ -59,9 +59,9 @@ static void field(const char *key, uint64_t value)
     print_kv(key, value);
 }
 
-static void print_task(const struct task *t)
+static void print_task(const struct task_struct *t)
 {
-    const struct fault_stats *fs = &t->fs;
+    const struct fault_stats *stats = &t->fault_stats;
     console_puts("lazytlb: task ");
     console_puts(t->name);
     field("pid", (uint64_t)t->pid);
@@ -70,14 +70,14 @@ static void print_task(const struct task *t)
     field("killed", t->killed);
     field("runtime_ticks", t->runtime_ticks);
     field("max_wait_ticks", t->max_latency);
-    field("faults", fs->faults);
-    field("spurious_faults", fs->spurious);
-    field("storms", fs->storms);
-    field("storm_faults", fs->storm_faults);
-    field("storm_ticks", fs->storm_ticks);
-    if (fs->storms) {
+    field("faults", stats->faults);
+    field("spurious_faults", stats->spurious);
+    field("storms", stats->storms);
+    field("storm_faults", stats->storm_faults);
+    field("storm_ticks", stats->storm_ticks);
+    if (stats->storms) {
         console_puts(" storm_addr=");
-        print_hex(fs->storm_addr);
+        print_hex(stats->storm_addr);
     }
     if (t->killed) {
         console_puts(" killed_addr=");
@@ -98,14 +98,14 @@ static int summarize(unsigned free_before)
 {
     int problems = 0;
     for (unsigned i = 0; i < SCENARIO_TASKS; i++) {
-        const struct task *t = spawned[i];
+        const struct task_struct *t = spawned[i];
         print_task(t);
         if (t->killed != scenario[i].expect_killed || (!t->killed && t->exit_code != 0))
             problems++;
-        if (t->fs.storms)
+        if (t->fault_stats.storms)
             problems++;
     }
-    unsigned free_after = free_page_count();
+    unsigned free_after = nr_free_pages();
     print_line("lazytlb: ", "stale_cr3_writes", kstats.stale_cr3_writes);
     print_line("lazytlb: ", "cr3_mismatch_at_switch", kstats.cr3_mismatch_at_switch);
     print_line("lazytlb: ", "tlb_flushes", kstats.tlb_flushes);
@@ -129,12 +129,12 @@ int main(void)
     page_alloc_init();
     kernel_page_tables_init();
     sched_init();
-    unsigned free_before = free_page_count();
+    unsigned free_before = nr_free_pages();
 
     for (unsigned i = 0; i < SCENARIO_TASKS; i++) {
         const struct scenario_task *s = &scenario[i];
-        struct task *parent = s->parent >= 0 ? spawned[s->parent] : NULL;
-        spawned[i] = task_create(s->name, s->policy, s->rt_prio, s->code, (size_t)(s->code_end - s->code), s->args,
+        struct task_struct *parent = s->parent >= 0 ? spawned[s->parent] : NULL;
+        spawned[i] = task_create(s->name, s->policy, s->rt_priority, s->code, (size_t)(s->code_end - s->code), s->args,
                                  3, parent);
     }
     apic_timer_init();
@@ -148,7 +148,7 @@ int main(void)
     }
     /* The idle task still borrows the last process's mm (lazy TLB); give it back
      * so that the page count below sees every page of every exited process. */
-    struct mm *lazy = current->active_mm;
+    struct mm_struct *lazy = current->active_mm;
     current->active_mm = &init_mm;
     switch_mm(lazy, &init_mm);
     mmdrop(lazy);

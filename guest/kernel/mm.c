@@ -19,7 +19,7 @@ void page_alloc_init(void)
         free_frames[nr_free++] = POOL_PAGES - 1 - i;
 }
 
-void *alloc_page(void)
+void *get_zeroed_page(void)
 {
     if (!nr_free)
         panic("out of pages", 0);
@@ -39,14 +39,14 @@ void free_page(void *page)
     free_frames[nr_free++] = (uint32_t)((pa - POOL_START) / PAGE_SIZE);
 }
 
-unsigned free_page_count(void) { return nr_free; }
+unsigned nr_free_pages(void) { return nr_free; }
 
 /* ---- kernel mappings: the first 1 GiB, identity, supervisor only, shared by every pgd ---- */
 static uint64_t kernel_pdpt[512] __attribute__((aligned(4096)));
 static uint64_t kernel_pd[512] __attribute__((aligned(4096)));
-static uint64_t swapper_pgd[512] __attribute__((aligned(4096)));
+static uint64_t swapper_pg_dir[512] __attribute__((aligned(4096)));
 
-struct mm init_mm = {.pgd = swapper_pgd, .users = 1, .count = 1, .id = 0};
+struct mm_struct init_mm = {.pgd = swapper_pg_dir, .mm_users = 1, .mm_count = 1, .id = 0};
 uint64_t loaded_cr3;
 
 /* Out of line, as native_read_cr3()/native_write_cr3() are behind Linux's paravirt
@@ -69,21 +69,21 @@ void kernel_page_tables_init(void)
     for (uint64_t i = 0; i < 512; i++)
         kernel_pd[i] = (i << 21) | PTE_P | PTE_W | PTE_PS;
     kernel_pdpt[0] = (uint64_t)kernel_pd | PTE_P | PTE_W;
-    swapper_pgd[0] = (uint64_t)kernel_pdpt | PTE_P | PTE_W;
-    write_cr3((uint64_t)swapper_pgd);
+    swapper_pg_dir[0] = (uint64_t)kernel_pdpt | PTE_P | PTE_W;
+    write_cr3((uint64_t)swapper_pg_dir);
 }
 
 /* ---- user mappings ---- */
-static uint64_t *next_table(struct mm *mm, uint64_t *table, unsigned index)
+static uint64_t *next_table(struct mm_struct *mm, uint64_t *table, unsigned index)
 {
     if (!(table[index] & PTE_P)) {
-        table[index] = (uint64_t)alloc_page() | PTE_P | PTE_W | PTE_U;
+        table[index] = (uint64_t)get_zeroed_page() | PTE_P | PTE_W | PTE_U;
         mm->pages++;
     }
     return (uint64_t *)(table[index] & PTE_ADDR);
 }
 
-static void map_user_page(struct mm *mm, uint64_t va, void *frame, bool writable)
+static void map_user_page(struct mm_struct *mm, uint64_t va, void *frame, bool writable)
 {
     uint64_t *pdpt = next_table(mm, mm->pgd, (va >> 39) & 511);
     uint64_t *pd = next_table(mm, pdpt, (va >> 30) & 511);
@@ -95,7 +95,7 @@ static void map_user_page(struct mm *mm, uint64_t va, void *frame, bool writable
 }
 
 /* The leaf entry for a user address in mm's own page tables, or 0. */
-static uint64_t lookup_pte(struct mm *mm, uint64_t va)
+static uint64_t lookup_pte(struct mm_struct *mm, uint64_t va)
 {
     uint64_t *table = mm->pgd;
     for (int shift = 39; shift >= 12; shift -= 9) {
@@ -109,32 +109,33 @@ static uint64_t lookup_pte(struct mm *mm, uint64_t va)
     return 0;
 }
 
-struct mm *mm_create(const void *code, size_t code_len)
+struct mm_struct *mm_create(const void *code, size_t code_len)
 {
-    static struct mm mms[MAX_TASKS];
+    static struct mm_struct mms[MAX_TASKS];
     static int next_id = 1;
-    struct mm *mm = &mms[next_id - 1];
+    struct mm_struct *mm = &mms[next_id - 1];
     mm->id = next_id++;
-    mm->users = 1;
-    mm->count = 1;
-    mm->pgd = alloc_page();
+    mm->mm_users = 1;
+    mm->mm_count = 1;
+    mm->pgd = get_zeroed_page();
     mm->pages = 1;
-    mm->pgd[0] = swapper_pgd[0]; /* the kernel half */
+    mm->pgd[0] = swapper_pg_dir[0]; /* the kernel half */
 
-    uint8_t *text = alloc_page();
+    uint8_t *text = get_zeroed_page();
     for (size_t i = 0; i < code_len && i < PAGE_SIZE; i++)
         text[i] = ((const uint8_t *)code)[i];
     map_user_page(mm, USER_CODE, text, false);
     for (uint64_t i = 0; i < USER_DATA_PAGES; i++)
-        map_user_page(mm, USER_ARGS + i * PAGE_SIZE, alloc_page(), true);
-    map_user_page(mm, USER_STACK, alloc_page(), true);
+        map_user_page(mm, USER_ARGS + i * PAGE_SIZE, get_zeroed_page(), true);
+    map_user_page(mm, USER_STACK, get_zeroed_page(), true);
     mm->pages += 2 + USER_DATA_PAGES;
     return mm;
 }
 
-void mmgrab(struct mm *mm) { mm->count++; }
+/* Linux 3.2 open-codes this as atomic_inc(&mm->mm_count); mmgrab() is its later name. */
+void mmgrab(struct mm_struct *mm) { mm->mm_count++; }
 
-static void __mmdrop(struct mm *mm)
+static void __mmdrop(struct mm_struct *mm)
 {
     free_page(mm->pgd);
     mm->pages--;
@@ -142,15 +143,16 @@ static void __mmdrop(struct mm *mm)
     kstats.pgds_freed++;
 }
 
-void mmdrop(struct mm *mm)
+void mmdrop(struct mm_struct *mm)
 {
     if (mm == &init_mm)
         return;
-    if (--mm->count == 0)
+    if (--mm->mm_count == 0)
         __mmdrop(mm);
 }
 
-/* flush_tlb_mm() on a uniprocessor: only the mm this CPU has loaded needs a flush. */
+/* The TLB flush, as 3.2's __native_flush_tlb(): write back to CR3 what it reads.
+ * The patch wraps the read and the write in preempt_disable()/preempt_enable(). */
 static void __native_flush_tlb(void)
 {
 #ifdef LAZYTLB_FIXED
@@ -175,15 +177,17 @@ static void __native_flush_tlb(void)
 #endif
 }
 
-static void flush_tlb_mm(struct mm *mm)
+/* flush_tlb_mm() on a uniprocessor: only the mm this CPU has loaded needs a flush. */
+static void flush_tlb_mm(struct mm_struct *mm)
 {
     if (mm == current->active_mm)
         __native_flush_tlb();
 }
 
-/* Unmap every user page (freeing the frames), flush, then free the page tables
- * and clear the pgd's user slot, as unmap_vmas() + tlb_finish_mmu() + free_pgtables(). */
-static void exit_mmap(struct mm *mm)
+/* Unmap every user page (freeing the frames), flush, then free the page tables and
+ * clear the pgd's user slot: the work of 3.2's unmap_vmas(), free_pgtables() and
+ * tlb_finish_mmu(), whose mmu_gather frees no page before a flush. */
+static void exit_mmap(struct mm_struct *mm)
 {
     uint64_t *pdpt = (uint64_t *)(mm->pgd[USER_BASE >> 39 & 511] & PTE_ADDR);
     if (!pdpt)
@@ -207,15 +211,15 @@ static void exit_mmap(struct mm *mm)
     kstats.pages_freed_by_exit += 3;
 }
 
-void mmput(struct mm *mm)
+void mmput(struct mm_struct *mm)
 {
-    if (--mm->users == 0) {
+    if (--mm->mm_users == 0) {
         exit_mmap(mm);
         mmdrop(mm);
     }
 }
 
-void switch_mm(struct mm *prev, struct mm *next)
+void switch_mm(struct mm_struct *prev, struct mm_struct *next)
 {
     if (prev != next) {
         trace(CR3RIG_TP_SWITCH_MM, (uint64_t)prev->pgd, (uint64_t)next->pgd, (uint64_t)current->pid, 0);
@@ -227,7 +231,7 @@ void switch_mm(struct mm *prev, struct mm *next)
  * when the process is created, so a fault on a present page with the right rights
  * can only be a stale TLB entry: return and let the CPU retry. Anything else is an
  * invalid access. Returns 0 to retry, -1 to kill the task. */
-int handle_mm_fault(struct mm *mm, uint64_t address, uint64_t error_code)
+int handle_mm_fault(struct mm_struct *mm, uint64_t address, uint64_t error_code)
 {
     bool write = error_code & 2;
     uint64_t pte = lookup_pte(mm, address);

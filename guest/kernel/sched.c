@@ -1,6 +1,6 @@
 /*
  * The scheduler: one CPU, two classes. SCHED_FIFO tasks always win over
- * SCHED_NORMAL ones (higher rt_prio first), unless RT throttling has stopped
+ * SCHED_NORMAL ones (higher rt_priority first), unless RT throttling has stopped
  * them: like sched_rt_runtime_us, RT tasks may use RT_RUNTIME_TICKS of every
  * RT_PERIOD_TICKS, so an RT task stuck in a loop cannot starve the rest forever.
  * Normal tasks share the CPU round-robin with a slice of NORMAL_SLICE_TICKS.
@@ -8,15 +8,15 @@
  */
 #include "kernel.h"
 
-struct task tasks[MAX_TASKS];
-struct task *current;
+struct task_struct tasks[MAX_TASKS];
+struct task_struct *current;
 volatile uint64_t jiffies;
 int preempt_count;
 bool need_resched;
 
 static uint8_t kernel_stacks[MAX_TASKS][8192] __attribute__((aligned(16)));
 static int64_t rq_head_key, rq_tail_key;
-static struct mm *rq_prev_mm; /* rq->prev_mm: the lazy reference to drop after a switch */
+static struct mm_struct *rq_prev_mm; /* rq->prev_mm: the lazy reference to drop after a switch */
 
 static uint64_t rt_time;      /* RT ticks used in the current period */
 static bool rt_is_throttled;
@@ -28,7 +28,7 @@ uint64_t rt_throttle_count(void) { return rt_throttles; }
 void sched_init(void)
 {
     /* The boot context becomes the idle task (pid 0): a kernel thread, mm == NULL. */
-    struct task *idle = &tasks[0];
+    struct task_struct *idle = &tasks[0];
     idle->pid = 0;
     idle->name = "idle";
     idle->state = TASK_RUNNING;
@@ -38,53 +38,53 @@ void sched_init(void)
     current = idle;
 }
 
-static void enqueue(struct task *t, bool at_head) { t->rq_key = at_head ? --rq_head_key : ++rq_tail_key; }
+static void enqueue(struct task_struct *t, bool at_head) { t->rq_key = at_head ? --rq_head_key : ++rq_tail_key; }
 
 /* Does `a` win the CPU over `b`? RT over normal, higher RT priority first, then queue order. */
-static bool runs_before(const struct task *a, const struct task *b)
+static bool runs_before(const struct task_struct *a, const struct task_struct *b)
 {
     bool a_rt = a->policy == SCHED_FIFO, b_rt = b->policy == SCHED_FIFO;
     if (a_rt != b_rt)
         return a_rt;
-    if (a_rt && a->rt_prio != b->rt_prio)
-        return a->rt_prio > b->rt_prio;
+    if (a_rt && a->rt_priority != b->rt_priority)
+        return a->rt_priority > b->rt_priority;
     return a->rq_key < b->rq_key;
 }
 
 /* While throttled, the RT class is off the CPU altogether, as a throttled rt_rq. */
-static bool can_run(const struct task *t)
+static bool can_run(const struct task_struct *t)
 {
     return t->state == TASK_RUNNING && !(t->policy == SCHED_FIFO && rt_is_throttled);
 }
 
-static bool preempts(const struct task *t, const struct task *curr)
+static bool preempts(const struct task_struct *t, const struct task_struct *curr)
 {
     return curr->pid == 0 || (t->policy == SCHED_FIFO && !rt_is_throttled &&
-                              (curr->policy != SCHED_FIFO || t->rt_prio > curr->rt_prio));
+                              (curr->policy != SCHED_FIFO || t->rt_priority > curr->rt_priority));
 }
 
-static struct task *pick_next_task(void)
+static struct task_struct *pick_next_task(void)
 {
-    struct task *best = NULL;
+    struct task_struct *best = NULL;
     for (int i = 1; i < MAX_TASKS; i++) {
-        struct task *t = &tasks[i];
+        struct task_struct *t = &tasks[i];
         if (can_run(t) && (!best || runs_before(t, best)))
             best = t;
     }
     return best ? best : &tasks[0];
 }
 
-struct task *task_create(const char *name, enum sched_policy policy, int rt_prio, const void *code,
-                         size_t code_len, const uint64_t *args, size_t nargs, struct task *parent)
+struct task_struct *task_create(const char *name, enum sched_policy policy, int rt_priority, const void *code,
+                                size_t code_len, const uint64_t *args, size_t nargs, struct task_struct *parent)
 {
     static int next_pid = 1;
     if (next_pid >= MAX_TASKS)
         panic("too many tasks", (uint64_t)next_pid);
-    struct task *t = &tasks[next_pid];
+    struct task_struct *t = &tasks[next_pid];
     t->pid = next_pid++;
     t->name = name;
     t->policy = policy;
-    t->rt_prio = rt_prio;
+    t->rt_priority = rt_priority;
     t->parent = parent;
     t->mm = mm_create(code, code_len);
     t->active_mm = t->mm;
@@ -121,21 +121,21 @@ struct task *task_create(const char *name, enum sched_policy policy, int rt_prio
 }
 
 /* finish_task_switch(): drop the lazy mm reference the previous task gave up. */
-static void finish_task_switch(struct task *prev)
+static void finish_task_switch(struct task_struct *prev)
 {
     (void)prev;
-    struct mm *mm = rq_prev_mm;
+    struct mm_struct *mm = rq_prev_mm;
     rq_prev_mm = NULL;
     if (mm)
         mmdrop(mm);
 }
 
-void schedule_tail(struct task *prev) { finish_task_switch(prev); }
+void schedule_tail(struct task_struct *prev) { finish_task_switch(prev); }
 
 /* context_switch() of Linux 3.2. */
-static void context_switch(struct task *prev, struct task *next)
+static void context_switch(struct task_struct *prev, struct task_struct *next)
 {
-    struct mm *mm = next->mm, *oldmm = prev->active_mm;
+    struct mm_struct *mm = next->mm, *oldmm = prev->active_mm;
     if (!mm) {
         next->active_mm = oldmm; /* lazy TLB: borrow whatever is loaded */
         mmgrab(oldmm);
@@ -151,13 +151,13 @@ static void context_switch(struct task *prev, struct task *next)
     set_kernel_stack(next->kstack_top);
     trace(CR3RIG_TP_SWITCH, (uint64_t)prev->pid, (uint64_t)next->pid, loaded_cr3,
           (uint64_t)next->active_mm->pgd);
-    struct task *last = switch_to(prev, next);
+    struct task_struct *last = switch_to(prev, next);
     finish_task_switch(last);
 }
 
 static void __schedule(void)
 {
-    struct task *prev = current;
+    struct task_struct *prev = current;
     need_resched = false;
     if (prev->state == TASK_RUNNING && prev->pid != 0) {
         /* A task that used up its slice goes to the back; one preempted by a
@@ -166,7 +166,7 @@ static void __schedule(void)
         prev->slice_expired = false;
         prev->woken_tick = jiffies ? jiffies : 1; /* runnable from now on, waiting for the CPU */
     }
-    struct task *next = pick_next_task();
+    struct task_struct *next = pick_next_task();
     if (next == prev)
         return;
     if (next->woken_tick) {
@@ -205,9 +205,9 @@ void preempt_enable(void)
  * CPU rather than per task: no task ever switches away with preemption disabled. */
 void preempt_schedule_irq(void) { schedule(); }
 
-void wake_up_task(struct task *t)
+void wake_up_process(struct task_struct *t)
 {
-    if (t->state != TASK_SLEEPING)
+    if (t->state != TASK_INTERRUPTIBLE)
         return;
     t->state = TASK_RUNNING;
     t->waiting_child = false;
@@ -221,7 +221,7 @@ void wake_up_task(struct task *t)
 void sleep_ticks(uint64_t ticks, bool for_child)
 {
     uint64_t flags = local_irq_save();
-    current->state = TASK_SLEEPING;
+    current->state = TASK_INTERRUPTIBLE;
     current->wake_at = ticks ? jiffies + ticks : 0;
     current->waiting_child = for_child;
     __schedule();
@@ -254,8 +254,8 @@ void scheduler_tick(void)
     jiffies++;
     current->runtime_ticks++;
     for (int i = 1; i < MAX_TASKS; i++)
-        if (tasks[i].state == TASK_SLEEPING && tasks[i].wake_at && tasks[i].wake_at <= jiffies)
-            wake_up_task(&tasks[i]);
+        if (tasks[i].state == TASK_INTERRUPTIBLE && tasks[i].wake_at && tasks[i].wake_at <= jiffies)
+            wake_up_process(&tasks[i]);
     if (current->pid != 0 && current->policy == SCHED_NORMAL && --current->slice <= 0) {
         current->slice = NORMAL_SLICE_TICKS;
         current->slice_expired = true;

@@ -12,9 +12,9 @@
 void vmcoreinfo_offsets(void);
 void vmcoreinfo_offsets(void)
 {
-    VMCOREINFO_OFFSET(task_pid, struct task, pid);
-    VMCOREINFO_OFFSET(task_name, struct task, name);
-    VMCOREINFO_OFFSET(task_mm, struct task, mm);
-    VMCOREINFO_OFFSET(task_active_mm, struct task, active_mm);
-    VMCOREINFO_OFFSET(mm_pgd, struct mm, pgd);
+    VMCOREINFO_OFFSET(task_pid, struct task_struct, pid);
+    VMCOREINFO_OFFSET(task_name, struct task_struct, name);
+    VMCOREINFO_OFFSET(task_mm, struct task_struct, mm);
+    VMCOREINFO_OFFSET(task_active_mm, struct task_struct, active_mm);
+    VMCOREINFO_OFFSET(mm_pgd, struct mm_struct, pgd);
 }
