@@ -41,7 +41,7 @@
 #include "bench/process_figures.hpp"
 #include "bench/stats.hpp"
 #include "campaign/campaign_runner.hpp"
-#include "traps/trap_engine.hpp"
+#include "traps/trapped_run.hpp"
 #include "common/verdict.hpp"
 
 using namespace cr3rig;
@@ -64,8 +64,8 @@ std::vector<double> roundtrip_samples(int runs)
     std::vector<double> samples;
     for (int i = 0; i < runs; i++) {
         RunResult r = run_guest(pingpong, RunOptions{});
-        if (r.verdict != Verdict::Pass || r.bench_port_hits < 2)
-            throw std::runtime_error("pingpong guest did not pass: " + r.reason);
+        if (r.verdict.kind != VerdictKind::Pass || r.bench_port_hits < 2)
+            throw std::runtime_error("pingpong guest did not pass: " + r.verdict.reason);
         samples.push_back(std::chrono::duration<double, std::nano>(r.bench_port_window).count() /
                           static_cast<double>(r.bench_port_hits - 1));
     }
@@ -81,15 +81,15 @@ std::vector<double> inprocess_samples(int runs)
         auto start = Clock::now();
         RunResult r = run_guest(hello, RunOptions{});
         auto elapsed = Clock::now() - start;
-        if (r.verdict != Verdict::Pass)
-            throw std::runtime_error("hello guest did not pass: " + r.reason);
+        if (r.verdict.kind != VerdictKind::Pass)
+            throw std::runtime_error("hello guest did not pass: " + r.verdict.reason);
         samples.push_back(std::chrono::duration<double, std::milli>(elapsed).count());
     }
     return samples;
 }
 
 // ms of guest run time for a lazytlb kernel's whole scenario.
-std::vector<double> scenario_samples(const char* guest, int runs, Verdict expected)
+std::vector<double> scenario_samples(const char* guest, int runs, VerdictKind expected)
 {
     ElfImage kernel = builtin(guest);
     std::vector<double> samples;
@@ -100,10 +100,10 @@ std::vector<double> scenario_samples(const char* guest, int runs, Verdict expect
         // On host time a loaded machine can preempt the exiting task before it reaches
         // its window, and selfpreempt then passes: that run measures something else,
         // so it is run again (a few times at most: a guest that never gets there is broken).
-        for (int retry = 0; r.verdict != expected && retry < 5; retry++)
+        for (int retry = 0; r.verdict.kind != expected && retry < 5; retry++)
             r = run_guest(kernel, options);
-        if (r.verdict != expected)
-            throw std::runtime_error(std::string(guest) + " ended " + std::string(name_of(r.verdict)) + ": " + r.reason);
+        if (r.verdict.kind != expected)
+            throw std::runtime_error(std::string(guest) + " ended " + std::string(name_of(r.verdict.kind)) + ": " + r.verdict.reason);
         samples.push_back(std::chrono::duration<double, std::milli>(r.run_time).count());
     }
     return samples;
@@ -117,13 +117,11 @@ std::vector<double> trap_cost_samples(int runs)
     std::vector<double> samples;
     for (int i = 0; i < runs; i++) {
         RunResult plain = run_guest(guest, RunOptions{});
-        TrapEngine engine(TrapOptions{});
-        RunOptions options;
-        options.hook = &engine;
-        RunResult trapped = run_guest(guest, options);
-        uint64_t accesses = engine.stats().reads + engine.stats().writes;
-        if (plain.verdict != Verdict::Pass || trapped.verdict != Verdict::Pass || accesses == 0)
-            throw std::runtime_error("cr3-switch did not pass under the trap engine: " + trapped.reason);
+        TrappedResult result = TrappedRun(guest, TrapOptions{}).run(RunOptions{});
+        const RunResult& trapped = result.run;
+        uint64_t accesses = result.stats.reads + result.stats.writes;
+        if (!plain.verdict.passed() || !trapped.verdict.passed() || accesses == 0)
+            throw std::runtime_error("cr3-switch did not pass under the trap engine: " + trapped.verdict.reason);
         samples.push_back(std::chrono::duration<double, std::nano>(trapped.run_time - plain.run_time).count() /
                           static_cast<double>(accesses));
     }
@@ -272,9 +270,9 @@ int main(int argc, char** argv)
     auto buggy_verdict_ms =
         bench::summarize(startup_samples(runs, {"run", "-q", "--inject", "after-read", "builtin:lazytlb-buggy"}));
     double startup_in_roundtrips = startup_ms.median * 1e6 / roundtrip_ns.median;
-    auto fixed_ms = bench::summarize(scenario_samples("lazytlb-fixed", runs, Verdict::Pass));
+    auto fixed_ms = bench::summarize(scenario_samples("lazytlb-fixed", runs, VerdictKind::Pass));
     CampaignFigures campaign = campaign_figures(quick ? 4 : 1000);
-    auto selfpreempt_ms = bench::summarize(scenario_samples("lazytlb-selfpreempt", runs, Verdict::Fail));
+    auto selfpreempt_ms = bench::summarize(scenario_samples("lazytlb-selfpreempt", runs, VerdictKind::Fail));
     PeerSamples peer = qemu_peer_samples(runs);
     auto mb_rig_ms = bench::summarize(peer.rig_ms);
     auto mb_qemu_ms = bench::summarize(peer.qemu_ms);

@@ -10,7 +10,7 @@
 #include "vmm/kvm.hpp"
 #include "vmm/run_hook.hpp"
 #include "vmm/runner.hpp"
-#include "traps/trap_engine.hpp"
+#include "traps/trapped_run.hpp"
 
 namespace cr3rig::bench {
 
@@ -32,10 +32,10 @@ class RegisterReader : public RunHook {
 public:
     explicit RegisterReader(bool sync) : sync_(sync) {}
     void start(RunContext& ctx) override { ctx.vcpu.set_sync_regs(sync_ ? KVM_SYNC_X86_REGS : 0); }
-    ExitAction on_exit(RunContext& ctx, const VmExit& exit, bool&) override
+    HookAction on_exit(RunContext& ctx, const VmExit& exit) override
     {
         if (exit.kind != ExitKind::Io || ++exits_ != 1000)
-            return std::nullopt;
+            return HookAction::proceed();
         uint64_t sink = 0;
         auto start = Clock::now();
         for (int i = 0; i < kReads; i++)
@@ -46,9 +46,9 @@ public:
             sink += reinterpret_cast<const volatile kvm_regs&>(ctx.vcpu.synced_regs()).rip;
         synced_ns = ns_since(start, kReads);
         sink_ = sink;
-        return std::nullopt;
+        return HookAction::proceed();
     }
-    void finish(RunContext&, RunResult&) override {}
+    std::vector<Finding> finish(RunContext&) override { return {}; }
 
     double get_regs_ns = 0, synced_ns = 0;
 
@@ -60,8 +60,8 @@ private:
 
 double roundtrip_ns(const RunResult& r)
 {
-    if (r.verdict != Verdict::Pass || r.bench_port_hits < 2)
-        throw std::runtime_error("pingpong did not pass: " + r.reason);
+    if (r.verdict.kind != VerdictKind::Pass || r.bench_port_hits < 2)
+        throw std::runtime_error("pingpong did not pass: " + r.verdict.reason);
     return std::chrono::duration<double, std::nano>(r.bench_port_window).count() /
            static_cast<double>(r.bench_port_hits - 1);
 }
@@ -105,14 +105,11 @@ std::vector<double> injection_samples(int runs)
     for (int i = 0; i < runs; i++) {
         TrapOptions trap_options;
         trap_options.policy = InjectionPolicy::parse("after-read");
-        TrapEngine engine(std::move(trap_options));
-        RunOptions options;
-        options.hook = &engine;
-        RunResult r = run_guest(kernel, options);
-        if (r.verdict != Verdict::Pass || engine.stats().injections == 0)
-            throw std::runtime_error("lazytlb-fixed under after-read did not pass with injections: " + r.reason);
-        samples.push_back(static_cast<double>(engine.stats().injection_host_ns) /
-                          static_cast<double>(engine.stats().injections));
+        TrappedResult r = TrappedRun(kernel, std::move(trap_options)).run(RunOptions{});
+        if (!r.run.verdict.passed() || r.stats.injections == 0)
+            throw std::runtime_error("lazytlb-fixed under after-read did not pass with injections: " +
+                                     r.run.verdict.reason);
+        samples.push_back(static_cast<double>(r.stats.injection_host_ns) / static_cast<double>(r.stats.injections));
     }
     return samples;
 }

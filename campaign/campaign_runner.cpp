@@ -3,8 +3,7 @@
 #include <stdexcept>
 
 #include "vmm/elf_loader.hpp"
-#include "vmm/runner.hpp"
-#include "traps/trap_engine.hpp"
+#include "traps/trapped_run.hpp"
 
 namespace cr3rig {
 
@@ -19,29 +18,27 @@ TrapOptions trap_options_for(const CampaignOptions& options)
     return trap_options;
 }
 
-// The engine for one schedule: its preemptions, and its windows measured if a
-// campaign may add one more to it.
-void set_up_for(TrapEngine& engine, const Schedule& schedule, const CampaignOptions& options)
+// A schedule's windows are measured if a campaign may add one more preemption to it.
+unsigned windows_to_measure(const Schedule& schedule, const CampaignOptions& options)
 {
-    engine.set_policy(InjectionPolicy::parse(schedule.policy()));
-    if (schedule.injections.size() < options.max_preemptions)
-        engine.set_measure_windows(options.window_bound);
+    return schedule.injections.size() < options.max_preemptions ? options.window_bound : 0;
 }
 
-ScheduleResult result_of(const RunResult& run, const TrapEngine& engine, const Schedule& schedule, size_t index,
-                         size_t sub, const std::string& token)
+ScheduleResult result_of(const TrappedResult& trapped, const Schedule& schedule, size_t index, size_t sub,
+                         const std::string& token)
 {
+    const Verdict& verdict = trapped.run.verdict;
     ScheduleResult r;
     r.index = index;
     r.sub = sub;
     r.schedule = schedule;
     r.token = token;
-    r.verdict = std::string(name_of(run.verdict));
-    r.signature = signature(engine.findings());
-    for (const auto& f : engine.findings())
+    r.verdict = std::string(name_of(verdict.kind));
+    r.signature = signature(verdict.findings);
+    for (const auto& f : verdict.findings)
         r.findings.push_back(describe(f));
-    r.ms = std::chrono::duration<double, std::milli>(run.run_time).count();
-    r.windows = engine.read_windows();
+    r.ms = std::chrono::duration<double, std::milli>(trapped.run.run_time).count();
+    r.windows = trapped.read_windows;
     return r;
 }
 
@@ -49,8 +46,14 @@ RunOptions quiet_run_options(const CampaignOptions& options)
 {
     RunOptions run_options;
     run_options.timeout = options.timeout;
-    run_options.apic_bus_cycle_ns = TrapOptions::kRigClockApicBusCycleNs;
     return run_options;
+}
+
+std::vector<unsigned> windows_of_reference(const TrappedResult& reference)
+{
+    if (!reference.run.verdict.passed())
+        throw std::runtime_error("the reference run (no injection) did not pass: " + reference.run.verdict.reason);
+    return reference.read_windows;
 }
 
 }  // namespace
@@ -59,71 +62,42 @@ std::vector<unsigned> measure_windows(const ElfImage& image, const CampaignOptio
 {
     TrapOptions trap_options = trap_options_for(options);
     trap_options.measure_windows = options.window_bound;
-    TrapEngine engine(std::move(trap_options));
-    RunOptions run_options = quiet_run_options(options);
-    run_options.hook = &engine;
-    RunResult result = run_guest(image, run_options);
-    if (result.verdict != Verdict::Pass)
-        throw std::runtime_error("the reference run (no injection) did not pass: " + result.reason);
-    return engine.read_windows();
+    return windows_of_reference(TrappedRun(image, std::move(trap_options)).run(quiet_run_options(options)));
 }
 
 ScheduleResult run_schedule(const ElfImage& image, const Schedule& schedule, const CampaignOptions& options,
-                            size_t index, size_t sub, HistoryWriter* history)
+                            size_t index, size_t sub, const std::string& history_path)
 {
     TrapOptions trap_options = trap_options_for(options);
-    trap_options.history = history;
-    trap_options.guest = "campaign schedule " + schedule.policy();
-    TrapEngine engine(std::move(trap_options));
-    set_up_for(engine, schedule, options);
-    RunOptions run_options = quiet_run_options(options);
-    run_options.hook = &engine;
-    RunResult result = run_guest(image, run_options);
+    trap_options.policy = InjectionPolicy::parse(schedule.policy());
+    trap_options.measure_windows = windows_to_measure(schedule, options);
+    TrappedRun trapped(image, std::move(trap_options));
+    trapped.keep_history({history_path, "campaign schedule " + schedule.policy()});
+    TrappedResult result = trapped.run(quiet_run_options(options));
     std::string token =
         ReplayToken{content_hash(image.bytes()), schedule, options.rig_clock, options.livelock_faults}.encode();
-    return result_of(result, engine, schedule, index, sub, token);
+    return result_of(result, schedule, index, sub, token);
 }
 
 SnapshotCampaign::SnapshotCampaign(const ElfImage& image, const CampaignOptions& options)
-    : options_(options), session_(image, quiet_run_options(options)),
+    : options_(options), session_(image, trap_options_for(options), quiet_run_options(options)),
       guest_hash_(content_hash(image.bytes()))
 {
-    TrapOptions trap_options = trap_options_for(options);
-    trap_options.pause_at_first_read = true;
-    base_ = std::make_unique<TrapEngine>(std::move(trap_options));
-    RunResult boot = session_.run(base_.get(), options.timeout);
-    has_reads_ = boot.paused;
-    if (has_reads_)
-        session_.take_snapshot();
-}
-
-RunResult SnapshotCampaign::run_from_snapshot(TrapEngine& engine)
-{
-    auto start = std::chrono::steady_clock::now();
-    session_.restore_snapshot();
-    last_restore_ = std::chrono::steady_clock::now() - start;
-    return session_.run(&engine, options_.timeout);
 }
 
 std::vector<unsigned> SnapshotCampaign::measure_windows()
 {
-    if (!has_reads_)
+    if (!session_.has_reads())
         return {};
-    TrapEngine engine = *base_;
-    engine.set_measure_windows(options_.window_bound);
-    RunResult result = run_from_snapshot(engine);
-    if (result.verdict != Verdict::Pass)
-        throw std::runtime_error("the reference run (no injection) did not pass: " + result.reason);
-    return engine.read_windows();
+    return windows_of_reference(session_.run(InjectionPolicy::parse("none"), options_.window_bound));
 }
 
 ScheduleResult SnapshotCampaign::run(const Schedule& schedule, size_t index, size_t sub)
 {
-    TrapEngine engine = *base_;
-    set_up_for(engine, schedule, options_);
-    RunResult result = run_from_snapshot(engine);
+    TrappedResult result =
+        session_.run(InjectionPolicy::parse(schedule.policy()), windows_to_measure(schedule, options_));
     std::string token = ReplayToken{guest_hash_, schedule, options_.rig_clock, options_.livelock_faults}.encode();
-    return result_of(result, engine, schedule, index, sub, token);
+    return result_of(result, schedule, index, sub, token);
 }
 
 }  // namespace cr3rig

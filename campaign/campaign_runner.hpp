@@ -6,13 +6,11 @@
 #include <memory>
 
 #include "campaign/campaign.hpp"
-#include "vmm/runner.hpp"
-#include "traps/trap_engine.hpp"
+#include "traps/trapped_run.hpp"
 
 namespace cr3rig {
 
 class ElfImage;
-class HistoryWriter;
 
 struct CampaignOptions {
     uint64_t rig_clock = 32;  // deterministic time: the same schedule, the same run
@@ -30,9 +28,9 @@ struct CampaignOptions {
 std::vector<unsigned> measure_windows(const ElfImage& image, const CampaignOptions& options);
 
 // One schedule in a fresh VM (what `cr3rig replay` does), its CR3 history written to
-// `history` if one is given (the campaign's report of a finding group).
+// `history_path` if one is given (the campaign's report of a finding group).
 ScheduleResult run_schedule(const ElfImage& image, const Schedule& schedule, const CampaignOptions& options,
-                            size_t index, size_t sub = 0, HistoryWriter* history = nullptr);
+                            size_t index, size_t sub = 0, const std::string& history_path = {});
 
 // The fast way: one VM, booted once to the first CR3 read (the first injection
 // opportunity) and saved there, together with the trap engine's state; each schedule
@@ -42,21 +40,16 @@ class SnapshotCampaign {
 public:
     SnapshotCampaign(const ElfImage& image, const CampaignOptions& options);
 
-    bool has_reads() const { return has_reads_; }  // no CR3 read at all: nothing to explore
+    bool has_reads() const { return session_.has_reads(); }  // no CR3 read at all: nothing to explore
     std::vector<unsigned> measure_windows();
     ScheduleResult run(const Schedule& schedule, size_t index, size_t sub = 0);
-    std::chrono::nanoseconds last_restore_time() const { return last_restore_; }
-    uint64_t last_pages_restored() const { return session_.pages_restored(); }
+    std::chrono::nanoseconds last_restore_time() const { return session_.last_restore_time(); }
+    uint64_t last_pages_restored() const { return session_.last_pages_restored(); }
 
 private:
-    RunResult run_from_snapshot(TrapEngine& engine);
-
     CampaignOptions options_;
-    GuestSession session_;
-    std::unique_ptr<TrapEngine> base_;  // as it was at the snapshot
-    bool has_reads_ = false;
+    TrappedSession session_;
     uint64_t guest_hash_;
-    std::chrono::nanoseconds last_restore_{0};
 };
 
 }  // namespace cr3rig

@@ -18,7 +18,6 @@
 #include "common/errors.hpp"
 #include "cli/guest_source.hpp"
 #include "report/history.hpp"
-#include "traps/history_writer.hpp"
 #include "report/html_report.hpp"
 #include "common/verdict.hpp"
 
@@ -72,11 +71,8 @@ void write_group_reports(const ElfImage& image, const std::vector<ScheduleResult
             continue;
         auto base = std::filesystem::path(args.out) / ("group-" + std::to_string(n));
         std::string history_path = base.string() + ".jsonl", report_path = base.string() + ".html";
-        ScheduleResult replayed;
-        {
-            HistoryWriter history(history_path);
-            replayed = run_schedule(image, g.first.schedule, args.options, g.first.index, g.first.sub, &history);
-        }
+        ScheduleResult replayed =
+            run_schedule(image, g.first.schedule, args.options, g.first.index, g.first.sub, history_path);
         report::History history = report::read_history_file(history_path);
         history.name = history_path;
         report::write_html_report_file(history, report_path);

@@ -68,7 +68,7 @@ int doctor()
                     "/dev/kvm with a udev rule (README, \"GitHub Actions\"); elsewhere load kvm_intel or\n"
                     "kvm_amd and give this user read-write access to %s.\n",
                     device.c_str());
-        return kExitSkip;
+        return exit_code_of(VerdictKind::Skip);
     }
     Kvm kvm(device);
     Backend backend = detect_backend();
@@ -94,7 +94,7 @@ int doctor()
 
     bool runs = required_ok && ok(probes, "run a guest to a verdict");
     std::printf("verdict: %s\n", runs ? "cr3rig can run here (exit 0)" : "cr3rig cannot run here (exit 4)");
-    return runs ? kExitPass : kExitSkip;
+    return exit_code_of(runs ? VerdictKind::Pass : VerdictKind::Skip);
 }
 
 }  // namespace

@@ -9,10 +9,9 @@
 #include "vmm/elf_loader.hpp"
 #include "common/errors.hpp"
 #include "cli/guest_source.hpp"
-#include "traps/history_writer.hpp"
 #include "cli/run_report.hpp"
 #include "vmm/runner.hpp"
-#include "traps/trap_engine.hpp"
+#include "traps/trapped_run.hpp"
 #include "common/verdict.hpp"
 
 namespace cr3rig::cli {
@@ -40,11 +39,6 @@ struct RunArgs {
     SemanticSymbols symbols;
     std::string cmdline;   // multiboot: after the guest's name on its command line
     std::string env_file;  // multiboot: the first module, KEY=VALUE lines
-};
-
-struct Outcome {
-    Verdict verdict;
-    std::vector<Finding> findings;
 };
 
 // Names of the lazytlb kernel's tracepoints (cr3rig/abi.h), for -v output.
@@ -82,14 +76,79 @@ void add_boot_args(const RunArgs& args, const std::string& guest, const BootImag
         options.modules.push_back({args.env_file, read_file_bytes(args.env_file, "--env file")});
 }
 
-Outcome run_one(const RunArgs& args, const std::string& guest, const std::string& inject)
+// How errors name the trap engine: it works on ELF64 images only.
+constexpr std::string_view kTrapEngineUse = "the trap engine (--inject, --trace, --report, --rig-clock)";
+
+TrapOptions trap_options_of(const RunArgs& args, const std::string& inject)
+{
+    TrapOptions trap_options;
+    trap_options.policy = InjectionPolicy::parse(inject.empty() ? "none" : inject);
+    trap_options.livelock_faults = args.livelock_faults;
+    trap_options.rig_clock_exits = args.rig_clock;
+    trap_options.livelock_abort = args.livelock_abort;
+    trap_options.symbols = args.symbols;
+    return trap_options;
+}
+
+// The guest's console to stdout (unless -q) and to --serial-log; its log lines,
+// trace records and malformed messages to the log.
+void add_observers(const RunArgs& args, std::FILE* serial_log, RunOptions& options)
+{
+    bool quiet = args.quiet;
+    options.on_console = [quiet, serial_log](char c) {
+        if (!quiet) {
+            std::fputc(c, stdout);
+            if (c == '\n')
+                std::fflush(stdout);
+        }
+        if (serial_log) {
+            std::fputc(c, serial_log);
+            if (c == '\n')
+                std::fflush(serial_log);  // a killed run still leaves the log so far
+        }
+    };
+    options.on_log = [](const std::string& line) { spdlog::info("guest: {}", line); };
+    options.on_trace = [](const TraceRecord& t) {
+        spdlog::debug("guest trace: {} ({}) {:#x} {:#x} {:#x} {:#x}", tracepoint_name(t.event), t.event, t.args[0],
+                      t.args[1], t.args[2], t.args[3]);
+    };
+    options.on_bad_message = [](const std::string& line) { spdlog::warn("{}", line); };
+}
+
+void print_stats(const RunResult& result, const TrappedResult* trapped)
+{
+    std::fprintf(stderr, "%s", result.stats.format().c_str());
+    std::fprintf(stderr,
+                 "unclaimed port accesses: %llu, unclaimed MMIO accesses: %llu, bad rig messages: %llu, "
+                 "rig messages dropped by the rate limit: %llu\n",
+                 static_cast<unsigned long long>(result.unclaimed_port_accesses),
+                 static_cast<unsigned long long>(result.unclaimed_mmio_accesses),
+                 static_cast<unsigned long long>(result.bad_rig_messages),
+                 static_cast<unsigned long long>(result.dropped_rig_messages));
+    if (!trapped)
+        return;
+    const TrapStats& t = trapped->stats;
+    std::fprintf(stderr,
+                 "traps: %llu reads, %llu writes, %llu flushes, %llu injections, %llu page faults, "
+                 "%llu single steps, %llu rig ticks, %llu IDT loads, %llu rescans\n",
+                 static_cast<unsigned long long>(t.reads), static_cast<unsigned long long>(t.writes),
+                 static_cast<unsigned long long>(t.flushes), static_cast<unsigned long long>(t.injections),
+                 static_cast<unsigned long long>(t.page_faults), static_cast<unsigned long long>(t.single_steps),
+                 static_cast<unsigned long long>(t.rig_ticks), static_cast<unsigned long long>(t.idt_loads),
+                 static_cast<unsigned long long>(t.rescans));
+}
+
+Verdict run_one(const RunArgs& args, const std::string& guest, const std::string& inject)
 {
     auto image = load_guest(guest);
     bool trapping = !inject.empty() || !args.trace.empty() || !args.report.empty() || args.rig_clock;
-    if (trapping)  // before anything is written or started
-        require_elf64(*image, kTrapEngineUse);
+    std::unique_ptr<TrappedRun> trapped_run;
+    if (trapping)  // checks the image before anything is written or started
+        trapped_run = std::make_unique<TrappedRun>(*image, trap_options_of(args, inject), kTrapEngineUse);
     RunOptions options;
     add_boot_args(args, guest, *image, options);
+    options.timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_s * 1000));
+    options.memory_bytes = uint64_t{args.memory_mib} << 20;
 
     std::unique_ptr<std::FILE, FileCloser> serial_log;
     if (!args.serial_log.empty()) {
@@ -101,85 +160,30 @@ Outcome run_one(const RunArgs& args, const std::string& guest, const std::string
     if (!args.report.empty())
         report = std::make_unique<RunReport>(args.report, args.trace);
     std::string history_path = report ? report->history_path() : args.trace;
-    std::unique_ptr<HistoryWriter> history;
-    if (!history_path.empty())
-        history = std::make_unique<HistoryWriter>(history_path);
+    if (trapped_run && !history_path.empty())
+        trapped_run->keep_history({history_path, guest});
+    add_observers(args, serial_log.get(), options);
 
-    std::unique_ptr<TrapEngine> traps;
-    if (trapping) {
-        TrapOptions trap_options;
-        trap_options.policy = InjectionPolicy::parse(inject.empty() ? "none" : inject);
-        trap_options.livelock_faults = args.livelock_faults;
-        trap_options.rig_clock_exits = args.rig_clock;
-        trap_options.livelock_abort = args.livelock_abort;
-        trap_options.symbols = args.symbols;
-        trap_options.history = history.get();
-        trap_options.guest = guest;
-        trap_options.on_finding = [](const Finding& f) { spdlog::warn("FINDING {}", describe(f)); };
-        traps = std::make_unique<TrapEngine>(std::move(trap_options));
-    }
-
-    options.timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_s * 1000));
-    options.memory_bytes = uint64_t{args.memory_mib} << 20;
-    options.hook = traps.get();
-    if (args.rig_clock)
-        options.apic_bus_cycle_ns = TrapOptions::kRigClockApicBusCycleNs;
-    options.on_console = [&](char c) {
-        if (!args.quiet) {
-            std::fputc(c, stdout);
-            if (c == '\n')
-                std::fflush(stdout);
-        }
-        if (serial_log) {
-            std::fputc(c, serial_log.get());
-            if (c == '\n')
-                std::fflush(serial_log.get());  // a killed run still leaves the log so far
-        }
-    };
-    options.on_log = [](const std::string& line) { spdlog::info("guest: {}", line); };
-    options.on_trace = [](const TraceRecord& t) {
-        spdlog::debug("guest trace: {} ({}) {:#x} {:#x} {:#x} {:#x}", tracepoint_name(t.event), t.event, t.args[0],
-                      t.args[1], t.args[2], t.args[3]);
-    };
-    options.on_bad_message = [](const std::string& line) { spdlog::warn("{}", line); };
-
-    RunResult result = run_guest(*image, options);
+    std::optional<TrappedResult> trapped;
+    RunResult result = trapped_run ? (trapped = trapped_run->run(options))->run : run_guest(*image, options);
     std::fflush(stdout);
-    history.reset();  // flushed and closed: the report reads it back
     if (report)
-        report->write();
+        report->write();  // the history is closed: the report reads it back
 
     double ms = std::chrono::duration<double, std::milli>(result.run_time).count();
-    if (traps) {
-        spdlog::info("traps: {}; inject {}", traps->backend(), inject.empty() ? "none" : inject);
-        for (const auto& note : traps->notes())
+    if (trapped) {
+        for (const auto& f : result.verdict.findings)
+            spdlog::warn("FINDING {}", describe(f));
+        spdlog::info("traps: {}; inject {}", trapped->backend, inject.empty() ? "none" : inject);
+        for (const auto& note : trapped->notes)
             spdlog::info("traps: note: {}", note);
     }
-    spdlog::info("{}: {}: {} [{:.1f} ms]", guest, name_of(result.verdict), result.reason, ms);
+    spdlog::info("{}: {}: {} [{:.1f} ms]", guest, name_of(result.verdict.kind), result.verdict.reason, ms);
     if (!result.crash_dump.empty())
         std::fprintf(stderr, "%s\n", result.crash_dump.c_str());
-    if (args.stats) {
-        std::fprintf(stderr, "%s", result.stats.format().c_str());
-        std::fprintf(stderr,
-                     "unclaimed port accesses: %llu, unclaimed MMIO accesses: %llu, bad rig messages: %llu, "
-                     "rig messages dropped by the rate limit: %llu\n",
-                     static_cast<unsigned long long>(result.unclaimed_port_accesses),
-                     static_cast<unsigned long long>(result.unclaimed_mmio_accesses),
-                     static_cast<unsigned long long>(result.bad_rig_messages),
-                     static_cast<unsigned long long>(result.dropped_rig_messages));
-        if (traps) {
-            const TrapStats& t = traps->stats();
-            std::fprintf(stderr,
-                         "traps: %llu reads, %llu writes, %llu flushes, %llu injections, %llu page faults, "
-                         "%llu single steps, %llu rig ticks, %llu IDT loads, %llu rescans\n",
-                         static_cast<unsigned long long>(t.reads), static_cast<unsigned long long>(t.writes),
-                         static_cast<unsigned long long>(t.flushes), static_cast<unsigned long long>(t.injections),
-                         static_cast<unsigned long long>(t.page_faults), static_cast<unsigned long long>(t.single_steps),
-                         static_cast<unsigned long long>(t.rig_ticks), static_cast<unsigned long long>(t.idt_loads),
-                         static_cast<unsigned long long>(t.rescans));
-        }
-    }
-    return {result.verdict, traps ? traps->findings() : std::vector<Finding>{}};
+    if (args.stats)
+        print_stats(result, trapped ? &*trapped : nullptr);
+    return result.verdict;
 }
 
 std::string finding_kinds(const std::vector<Finding>& findings)
@@ -205,20 +209,20 @@ int run_pair(const RunArgs& args)
         buggy_args.report = pair_report_path(args.report, "buggy");
         fixed_args.report = pair_report_path(args.report, "fixed");
     }
-    Outcome buggy = run_one(buggy_args, kPairBuggy, inject);
-    Outcome fixed = run_one(fixed_args, kPairFixed, inject);
-    bool caught = buggy.verdict == Verdict::Fail && !buggy.findings.empty();
-    bool clean = fixed.verdict == Verdict::Pass && fixed.findings.empty();
+    Verdict buggy = run_one(buggy_args, kPairBuggy, inject);
+    Verdict fixed = run_one(fixed_args, kPairFixed, inject);
+    bool caught = buggy.kind == VerdictKind::Fail && !buggy.findings.empty();
+    bool clean = fixed.kind == VerdictKind::Pass && fixed.findings.empty();
     std::printf("\n%-24s %-8s findings (--inject %s)\n", "guest", "verdict", inject.c_str());
-    std::printf("%-24s %-8s %s\n", kPairBuggy, std::string(name_of(buggy.verdict)).c_str(),
+    std::printf("%-24s %-8s %s\n", kPairBuggy, std::string(name_of(buggy.kind)).c_str(),
                 finding_kinds(buggy.findings).c_str());
-    std::printf("%-24s %-8s %s\n", kPairFixed, std::string(name_of(fixed.verdict)).c_str(),
+    std::printf("%-24s %-8s %s\n", kPairFixed, std::string(name_of(fixed.kind)).c_str(),
                 finding_kinds(fixed.findings).c_str());
     std::printf("%s\n", caught && clean ? "the rig caught the buggy kernel and the fixed kernel is clean"
                                         : "UNEXPECTED: the pair did not come out as buggy-caught, fixed-clean");
     if (!args.report.empty())
         std::printf("reports: %s (buggy), %s (fixed)\n", buggy_args.report.c_str(), fixed_args.report.c_str());
-    return caught && clean ? kExitPass : kExitFail;
+    return exit_code_of(caught && clean ? VerdictKind::Pass : VerdictKind::Fail);
 }
 
 }  // namespace
@@ -276,7 +280,7 @@ void add_run_command(CLI::App& app, int* exit_code)
             *exit_code = run_pair(*args);
             return;
         }
-        *exit_code = exit_code_of(run_one(*args, args->guest, args->inject).verdict);
+        *exit_code = exit_code_of(run_one(*args, args->guest, args->inject));
     });
 }
 

@@ -44,9 +44,9 @@ std::optional<std::ofstream> open_report(const std::string& path, const char* fl
 
 // 0 nothing failed and something passed, 1 something failed, 4 everything was skipped
 // (kselftest's skip: nothing ran, e.g. without a usable KVM).
-int exit_code_of(const suite::Totals& t)
+int suite_exit_code(const suite::Totals& t)
 {
-    return t.failed ? kExitFail : t.passed ? kExitPass : kExitSkip;
+    return exit_code_of(t.failed ? VerdictKind::Fail : t.passed ? VerdictKind::Pass : VerdictKind::Skip);
 }
 
 int run_suite(const TestArgs& args)
@@ -86,7 +86,7 @@ int run_suite(const TestArgs& args)
         suite::write_junit(*junit, manifest.suite_name(), results, totals);
     if ((tap && !tap->flush()) || (junit && !junit->flush()))
         throw BadInput("cannot write the --tap or --junit report");
-    return exit_code_of(totals);
+    return suite_exit_code(totals);
 }
 
 }  // namespace

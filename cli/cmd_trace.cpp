@@ -66,7 +66,7 @@ void add_trace_command(CLI::App& app, int* exit_code)
                 "A history cut short by a killed run is shown up to its last whole line, with a warning.");
     cmd->callback([args, exit_code] {
         convert(*args);
-        *exit_code = kExitPass;
+        *exit_code = exit_code_of(VerdictKind::Pass);
     });
 }
 

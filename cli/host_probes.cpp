@@ -68,11 +68,10 @@ public:
         ctx.vcpu.set_guest_debug(dbg);
     }
 
-    ExitAction on_exit(RunContext& ctx, const VmExit& exit, bool& consumed) override
+    HookAction on_exit(RunContext& ctx, const VmExit& exit) override
     {
         if (exit.kind != ExitKind::Debug)
-            return std::nullopt;
-        consumed = true;
+            return HookAction::proceed();
         const kvm_debug_exit_arch& d = ctx.vcpu.run_state().debug.arch;
         seen_ = "debug exit at " + hex(d.pc) + ", exception " + std::to_string(d.exception) + ", dr6 " + hex(d.dr6);
         switch (mode_) {
@@ -82,15 +81,15 @@ public:
             if (!(d.dr6 & kDr6SingleStep))
                 break;
             if (++steps_ < 3)
-                return std::nullopt;  // three steps in a row make the point
+                return HookAction::consumed();  // three steps in a row make the point
             hit_ = true;
             seen_ = "3 single-step exits, the last at " + hex(d.pc);
             break;
         }
-        return Stop{Verdict::Pass, "probe done", std::nullopt};
+        return HookAction::end({VerdictKind::Pass, "probe done", std::nullopt});
     }
 
-    void finish(RunContext&, RunResult&) override {}
+    std::vector<Finding> finish(RunContext&) override { return {}; }
 
     bool hit() const { return hit_; }
     const std::string& seen() const { return seen_; }
@@ -114,7 +113,7 @@ ProbeResult probe(const ElfImage& image, const char* name, Probe::Mode mode, con
     try {
         RunResult run = run_guest(image, options);
         r.ok = hook.hit();
-        r.detail = !hook.seen().empty() ? hook.seen() : std::string(name_of(run.verdict)) + ": " + run.reason;
+        r.detail = !hook.seen().empty() ? hook.seen() : std::string(name_of(run.verdict.kind)) + ": " + run.verdict.reason;
         if (!r.ok && !hook.seen().empty())
             r.detail += " (not the expected one)";
         if (!r.ok && hook.seen().empty())
@@ -186,8 +185,8 @@ std::vector<ProbeResult> run_guest_probes()
         RunOptions options;
         options.timeout = std::chrono::seconds(5);
         RunResult run = run_guest(image, options);
-        out.push_back({"run a guest to a verdict", run.verdict == Verdict::Pass,
-                       std::string(name_of(run.verdict)) + ": " + run.reason});
+        out.push_back({"run a guest to a verdict", run.verdict.passed(),
+                       std::string(name_of(run.verdict.kind)) + ": " + run.verdict.reason});
     } catch (const std::exception& e) {
         out.push_back({"run a guest to a verdict", false, e.what()});
     }

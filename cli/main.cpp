@@ -32,7 +32,7 @@ int main(int argc, char** argv)
     bool verbose = false;
     app.add_flag("-v,--verbose", verbose, "Also print guest trace records and debug messages");
 
-    int exit_code = kExitUsage;
+    int exit_code = exit_code_of(VerdictKind::BadInput);
     cli::add_run_command(app, &exit_code);
     cli::add_guests_command(app, &exit_code);
     cli::add_sites_command(app, &exit_code);
@@ -46,22 +46,22 @@ int main(int argc, char** argv)
         // CLI11 would call an unknown command a stray argument; name it instead.
         if (argc > 1 && argv[1][0] != '-' &&
             app.get_subcommands([&](CLI::App* sub) { return sub->get_name() == argv[1]; }).empty())
-            throw CLI::ParseError("unknown command '" + std::string(argv[1]) + "'", kExitUsage);
+            throw CLI::ParseError("unknown command '" + std::string(argv[1]) + "'", exit_code_of(VerdictKind::BadInput));
         app.parse(argc, argv);
         return exit_code;
     } catch (const CLI::Success& e) {  // --help, --version
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         std::fprintf(stderr, "cr3rig: %s (see --help)\n", e.what());
-        return kExitUsage;
+        return exit_code_of(VerdictKind::BadInput);
     } catch (const BadInput& e) {
         std::fprintf(stderr, "cr3rig: error: %s\n", e.what());
-        return kExitUsage;
+        return exit_code_of(VerdictKind::BadInput);
     } catch (const KvmUnavailable& e) {
         std::fprintf(stderr, "cr3rig: SKIP: no usable KVM: %s\n", e.what());
-        return kExitSkip;
+        return exit_code_of(VerdictKind::Skip);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cr3rig: host error: %s\n", e.what());
-        return kExitCrash;
+        return exit_code_of(VerdictKind::Crash);
     }
 }

@@ -3,6 +3,10 @@
 // injection policy says, feeds the detectors and the CR3 history. It plugs into
 // the run loop as a RunHook and needs nothing from the guest but its code (and,
 // for the semantic checks, the kernel's exported symbols).
+// Only traps/ constructs it: everyone else runs a TrappedRun (traps/trapped_run.hpp).
+// Its code: trap_engine.cpp (the hook: start, each exit, finish), trap_arming.cpp
+// (sites and debug registers), trap_events.cpp (each trapped instruction),
+// rig_clock.cpp (deterministic guest time).
 #pragma once
 
 #include <chrono>
@@ -21,6 +25,7 @@
 
 namespace cr3rig {
 
+class ElfImage;
 class HistoryWriter;
 
 // Where the semantic checks find current->active_mm->pgd: the symbol holding the
@@ -36,18 +41,12 @@ struct TrapOptions {
     InjectionPolicy policy = InjectionPolicy::parse("none");
     uint64_t livelock_faults = 16;
     SemanticSymbols symbols;
-    HistoryWriter* history = nullptr;
-    std::string guest;  // for the history header
-    std::function<void(const Finding&)> on_finding;  // live, as each is made
     std::function<void(const TrapEvent&)> on_event;  // every trapped event, in order
     // Deterministic guest time: 0 = the guest's LAPIC timer runs on host time (the
     // default). N > 0: the rig stops the guest's timer and delivers its tick itself,
     // once every N exits, and whenever the vCPU is found halted. Exits happen at the
     // same guest instructions in every run, so the same schedule gives the same run.
     uint64_t rig_clock_exits = 0;
-    // What RunOptions::apic_bus_cycle_ns should be with the rig clock: 1 ms per bus
-    // cycle, a guest timer period of hours.
-    static constexpr uint64_t kRigClockApicBusCycleNs = 1'000'000;
     // Step after every read that is not injected until the next CR3 write (at most
     // this many instructions) and record how far it was: the injection offsets a
     // campaign explores. 0 = off.
@@ -55,7 +54,7 @@ struct TrapOptions {
     // A fault streak this long ends the run (verdict FAIL): the guest is stuck for good,
     // as when no other mm is left to run during RT throttling. 0 = never.
     uint64_t livelock_abort = 2000;
-    // Pause the run (a Stop with `pause`) at the first CR3 read, before anything is
+    // Pause the run (HookAction::pause) at the first CR3 read, before anything is
     // done with it: the point a campaign snapshots. Resuming re-executes the read.
     bool pause_at_first_read = false;
 };
@@ -71,23 +70,21 @@ struct TrapStats {
     uint64_t injection_host_ns = 0;
 };
 
-// How errors name the trap engine: it works on ELF64 images only (require_elf64).
-inline constexpr std::string_view kTrapEngineUse = "the trap engine (--inject, --trace, --report, --rig-clock)";
-
 // Copyable: a campaign keeps the engine as it was at its snapshot and gives each
 // schedule a copy with its own policy.
 class TrapEngine : public RunHook {
 public:
-    explicit TrapEngine(TrapOptions options);
+    // The image must outlive the engine; `history` (optional) gets every event and
+    // finding as it is made, under a header naming `guest`.
+    TrapEngine(const ElfImage& image, TrapOptions options, HistoryWriter* history = nullptr, std::string guest = {});
 
     void set_policy(InjectionPolicy policy) { options_.policy = std::move(policy); }
     void set_measure_windows(unsigned bound) { options_.measure_windows = bound; }
 
     void start(RunContext& ctx) override;
-    ExitAction on_exit(RunContext& ctx, const VmExit& exit, bool& consumed) override;
-    void finish(RunContext& ctx, RunResult& result) override;
+    HookAction on_exit(RunContext& ctx, const VmExit& exit) override;
+    std::vector<Finding> finish(RunContext& ctx) override;
 
-    const std::vector<Finding>& findings() const { return findings_; }
     const TrapStats& stats() const { return stats_; }
     const std::vector<Cr3Site>& sites() const { return sites_; }
     // "hardware breakpoints: 1 read, 1 write, #PF entry (3 of 4 slots)", or the
@@ -136,7 +133,10 @@ private:
     void rig_clock(RunContext& ctx, const VmExit& exit);
     uint32_t timer_vector(RunContext& ctx);
 
+    const ElfImage* image_;
     TrapOptions options_;
+    HistoryWriter* history_;
+    std::string guest_;
     std::vector<Cr3Site> sites_;
     std::map<uint64_t, Cr3Site> trapped_;  // address -> CR3 read/write site
     // TLB-flush sites (invlpg, invpcid, mov to CR4): recorded in the history, not
@@ -154,7 +154,6 @@ private:
     bool full_step_ = false;
     uint32_t guest_debug_flags_ = 0;  // what KVM_CAP_SET_GUEST_DEBUG2 offers
     Detectors detectors_;
-    std::vector<Finding> findings_;
     std::vector<std::string> notes_;
     TrapStats stats_;
     uint64_t seq_ = 0;

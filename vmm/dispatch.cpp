@@ -46,25 +46,25 @@ ExitAction dispatch(const VmExit& exit, PortBus& bus, bool deadline_passed)
         return std::nullopt;
     case ExitKind::Interrupted:
         if (deadline_passed)
-            return Stop{Verdict::Timeout, "deadline reached, vCPU kicked out by the watchdog", std::nullopt};
+            return Stop{VerdictKind::Timeout, "deadline reached, vCPU kicked out by the watchdog", std::nullopt};
         return std::nullopt;  // some other signal: just resume
     case ExitKind::Shutdown:
-        return Stop{Verdict::Crash, "triple fault (KVM_EXIT_SHUTDOWN)", std::nullopt};
+        return Stop{VerdictKind::Crash, "triple fault (KVM_EXIT_SHUTDOWN)", std::nullopt};
     case ExitKind::InternalError:
-        return Stop{Verdict::Crash,
+        return Stop{VerdictKind::Crash,
                     "KVM internal error, suberror " + std::to_string(exit.detail) +
                         (exit.detail == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)" : ""),
                     std::nullopt};
     case ExitKind::FailEntry:
-        return Stop{Verdict::Crash, "VM entry failed, hardware reason " + hex(exit.detail), std::nullopt};
+        return Stop{VerdictKind::Crash, "VM entry failed, hardware reason " + hex(exit.detail), std::nullopt};
     case ExitKind::SystemEvent:
-        return Stop{Verdict::Crash, "guest asked for a system event (type " + std::to_string(exit.detail) + ": " +
+        return Stop{VerdictKind::Crash, "guest asked for a system event (type " + std::to_string(exit.detail) + ": " +
                                         (exit.detail == KVM_SYSTEM_EVENT_RESET ? "reset" : "shutdown/other") + ")",
                     std::nullopt};
     case ExitKind::Unknown:
         break;
     }
-    return Stop{Verdict::Crash, "unhandled KVM exit reason " + std::to_string(exit.raw_reason), std::nullopt};
+    return Stop{VerdictKind::Crash, "unhandled KVM exit reason " + std::to_string(exit.raw_reason), std::nullopt};
 }
 
 void ExitStats::count(const VmExit& exit)

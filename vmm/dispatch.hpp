@@ -15,12 +15,13 @@
 
 namespace cr3rig {
 
-// A request to end the run, with the verdict and a one-line reason.
+// A request to end the run, as a device or a hook reports it: the kind of ending and a
+// one-line reason. The runner composes the run's Verdict from it and the hooks'
+// findings (compose_verdict); nothing else writes a verdict.
 struct Stop {
-    Verdict verdict;
+    VerdictKind kind;
     std::string reason;
     std::optional<uint32_t> guest_status;  // the value the guest wrote to the debug-exit port
-    bool pause = false;  // not an end: a hook stops the run here to save or resume it (GuestSession)
 };
 
 // nullopt: resume the vCPU.

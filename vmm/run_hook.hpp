@@ -1,10 +1,14 @@
 // A way for the trap engine (traps/) to take part in a run without the run loop
 // knowing anything about CR3: it sees the machine once set up, every exit before
-// dispatch, and the result before it is returned.
+// dispatch, and reports what it found when the run ends.
 #pragma once
 
 #include <chrono>
+#include <optional>
+#include <utility>
+#include <vector>
 
+#include "common/trap_event.hpp"
 #include "vmm/dispatch.hpp"
 
 namespace cr3rig {
@@ -13,7 +17,6 @@ class BootImage;
 class GuestMemory;
 class Vcpu;
 class Vm;
-struct RunResult;
 
 struct RunContext {
     Vm& vm;
@@ -22,13 +25,43 @@ struct RunContext {
     const BootImage& image;  // the trap engine needs its elf64()
 };
 
+// A hook's answer to one exit.
+class HookAction {
+public:
+    enum class Kind {
+        Continue,  // not the hook's: dispatch it to the devices as usual
+        Consumed,  // the hook handled it fully: resume the vCPU
+        Stop,      // end the run (stop() says how)
+        Pause,     // not an end: leave run() here, to save the machine or resume it (GuestSession)
+    };
+
+    static HookAction proceed() { return HookAction(Kind::Continue); }
+    static HookAction consumed() { return HookAction(Kind::Consumed); }
+    static HookAction pause() { return HookAction(Kind::Pause); }
+    static HookAction end(Stop stop)
+    {
+        HookAction a(Kind::Stop);
+        a.stop_ = std::move(stop);
+        return a;
+    }
+
+    Kind kind() const { return kind_; }
+    const Stop& stop() const { return *stop_; }  // only for Kind::Stop
+
+private:
+    explicit HookAction(Kind kind) : kind_(kind) {}
+    Kind kind_;
+    std::optional<Stop> stop_;
+};
+
 class RunHook {
 public:
     virtual ~RunHook() = default;
     virtual void start(RunContext& ctx) = 0;
-    // Sees each exit first. `consumed` = the hook fully handled it (skip dispatch).
-    virtual ExitAction on_exit(RunContext& ctx, const VmExit& exit, bool& consumed) = 0;
-    virtual void finish(RunContext& ctx, RunResult& result) = 0;
+    virtual HookAction on_exit(RunContext& ctx, const VmExit& exit) = 0;
+    // The run has ended (not paused): what the hook found. Any finding makes the
+    // verdict FAIL (compose_verdict).
+    virtual std::vector<Finding> finish(RunContext& ctx) = 0;
     // How often the run loop should get control back even while the vCPU is halted
     // (an Interrupted exit); zero: only at the deadline.
     virtual std::chrono::microseconds poke_interval() const { return std::chrono::microseconds::zero(); }

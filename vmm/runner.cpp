@@ -9,6 +9,7 @@
 #include "vmm/devices/fw_cfg.hpp"
 #include "vmm/devices/rig_port.hpp"
 #include "vmm/devices/uart.hpp"
+#include "vmm/compose_verdict.hpp"
 #include "vmm/elf_loader.hpp"
 #include "common/errors.hpp"
 #include "vmm/guest_memory.hpp"
@@ -207,7 +208,8 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
         hook->start(ctx);
 
     auto start = Clock::now();
-    Stop stop{Verdict::Crash, "", std::nullopt};
+    Stop stop{VerdictKind::Crash, "", std::nullopt};
+    bool paused = false;
     {
         Watchdog watchdog(run, start + timeout, hook ? hook->poke_interval() : std::chrono::microseconds::zero());
         for (;;) {
@@ -215,38 +217,37 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
             try {
                 rc = m.vcpu.run();
             } catch (const KvmError& e) {
-                stop = {Verdict::Crash, std::string("host error: ") + e.what(), std::nullopt};
+                stop = {VerdictKind::Crash, std::string("host error: ") + e.what(), std::nullopt};
                 break;
             }
             VmExit exit = decode_exit(run, m.vcpu.run_state_size(), rc);
             result.stats.count(exit);
             bool deadline_passed = watchdog.fired() || Clock::now() >= watchdog.deadline();
-            bool consumed = false;
+            HookAction answer = hook ? hook->on_exit(ctx, exit) : HookAction::proceed();
+            if (answer.kind() == HookAction::Kind::Pause) {
+                paused = true;
+                break;
+            }
             ExitAction action;
-            if (hook)
-                action = hook->on_exit(ctx, exit, consumed);
-            if (!action && !consumed)
+            if (answer.kind() == HookAction::Kind::Stop)
+                action = answer.stop();
+            else if (answer.kind() == HookAction::Kind::Continue)
                 action = dispatch(exit, m.bus, deadline_passed);
             if (action) {
                 stop = std::move(*action);
                 break;
             }
             if (deadline_passed) {  // a guest that exits often never sees EINTR; stop it here
-                stop = {Verdict::Timeout, "deadline reached", std::nullopt};
+                stop = {VerdictKind::Timeout, "deadline reached", std::nullopt};
                 break;
             }
         }
     }
     result.run_time = Clock::now() - start;
-    if (stop.pause) {
-        result.paused = true;
+    result.paused = paused;
+    if (paused)
         return result;  // the run can go on, or be saved: no verdict yet
-    }
-    result.paused = false;
-    result.verdict = stop.verdict;
-    result.reason = std::move(stop.reason);
-    result.guest_status = stop.guest_status;
-    if (result.verdict == Verdict::Crash)
+    if (stop.kind == VerdictKind::Crash)
         result.crash_dump = crash_dump(m.vcpu, impl_->image);
     result.bad_rig_messages = m.rig.bad_messages();
     result.dropped_rig_messages = m.rig.dropped();
@@ -254,8 +255,10 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
     result.unclaimed_mmio_accesses = m.bus.unclaimed().mmio;
     result.bench_port_hits = m.bench.hits();
     result.bench_port_window = m.bench.window();
+    std::vector<Finding> findings;
     if (hook)
-        hook->finish(ctx, result);
+        findings = hook->finish(ctx);
+    result.verdict = compose_verdict(std::move(stop), std::move(findings));
     return result;
 }
 

@@ -38,9 +38,7 @@ struct RunOptions {
 };
 
 struct RunResult {
-    Verdict verdict = Verdict::Crash;
-    std::string reason;                    // one line
-    std::optional<uint32_t> guest_status;  // debug-exit value, if the guest wrote one
+    Verdict verdict;                       // kind, reason, findings, debug-exit value
     std::string console;                   // what the guest wrote to the UART: the first 1 MiB
     uint64_t console_dropped = 0;          // bytes past that
     std::string crash_dump;                // registers, for Crash verdicts
@@ -61,8 +59,8 @@ struct RunResult {
 // The image is borrowed: it must outlive the call (and a GuestSession).
 RunResult run_guest(const BootImage& image, const RunOptions& options);
 
-// A VM with the guest loaded that can run, pause where its hook says so (a Stop with
-// `pause`), be saved, and go back to what was saved as often as needed: campaigns
+// A VM with the guest loaded that can run, pause where its hook says so
+// (HookAction::pause), be saved, and go back to what was saved as often as needed: campaigns
 // run each schedule from the same snapshot instead of booting a new VM.
 // What a snapshot keeps: guest memory (restored by KVM dirty log: only the pages
 // written since), registers, special, FPU and debug registers, the MSRs a guest

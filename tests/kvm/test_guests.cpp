@@ -24,9 +24,9 @@ TEST_CASE("hello prints a line and passes")
     RunOptions options;
     options.on_log = [&](const std::string& s) { logs.push_back(s); };
     RunResult r = run_guest(ElfImage::read_file(CR3RIG_GUEST_DIR "/hello.elf"), options);
-    INFO(r.reason);
-    CHECK(r.verdict == Verdict::Pass);
-    CHECK(r.guest_status == 0u);
+    INFO(r.verdict.reason);
+    CHECK(r.verdict.kind == VerdictKind::Pass);
+    CHECK(r.verdict.guest_status == 0u);
     CHECK(r.console == "hello from cr3rig guest\n");
     CHECK(logs == std::vector<std::string>{"hello: done"});
     CHECK(r.stats.of(ExitKind::Io) > 0);
@@ -36,31 +36,31 @@ TEST_CASE("hello prints a line and passes")
 TEST_CASE("fail reports the failed assert with file and line")
 {
     RunResult r = run("fail");
-    CHECK(r.verdict == Verdict::Fail);
+    CHECK(r.verdict.kind == VerdictKind::Fail);
     // GUEST_ASSERT(answer == 42) sits on line 8 of guest/tests/fail.c.
-    CHECK(r.reason == "guest assert failed at guest/tests/fail.c:8: answer == 42");
+    CHECK(r.verdict.reason == "guest assert failed at guest/tests/fail.c:8: answer == 42");
     CHECK(r.console == "fail: about to assert\n");
 }
 
 TEST_CASE("hang ends at the deadline with a timeout")
 {
     RunResult r = run("hang", std::chrono::milliseconds(500));
-    CHECK(r.verdict == Verdict::Timeout);
+    CHECK(r.verdict.kind == VerdictKind::Timeout);
     CHECK(r.console == "hang: spinning forever\n");
 }
 
 TEST_CASE("halt with interrupts off is kicked out by the watchdog")
 {
     RunResult r = run("halt", std::chrono::milliseconds(500));
-    CHECK(r.verdict == Verdict::Timeout);
+    CHECK(r.verdict.kind == VerdictKind::Timeout);
     CHECK(r.stats.of(ExitKind::Interrupted) >= 1);
 }
 
 TEST_CASE("triple-fault crashes with a register dump")
 {
     RunResult r = run("triple-fault");
-    CHECK(r.verdict == Verdict::Crash);
-    CHECK_THAT(r.reason, Catch::Contains("triple fault"));
+    CHECK(r.verdict.kind == VerdictKind::Crash);
+    CHECK_THAT(r.verdict.reason, Catch::Contains("triple fault"));
     CHECK_THAT(r.crash_dump, Catch::Contains("RIP:"));
     CHECK_THAT(r.crash_dump, Catch::Contains("IDT: 0000000000000000/0000"));
 }
@@ -68,7 +68,7 @@ TEST_CASE("triple-fault crashes with a register dump")
 TEST_CASE("pingpong's bench-port writes are each a round trip")
 {
     RunResult r = run("pingpong");
-    CHECK(r.verdict == Verdict::Pass);
+    CHECK(r.verdict.kind == VerdictKind::Pass);
     CHECK(r.bench_port_hits == 20000);
     CHECK(r.stats.of(ExitKind::Io) >= 20000);
 }

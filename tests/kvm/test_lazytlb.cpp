@@ -64,7 +64,7 @@ KernelRun run_kernel(const std::string& variant)
 void check_clean_run(const KernelRun& k)
 {
     INFO(k.result.console);
-    CHECK(k.result.verdict == Verdict::Pass);
+    CHECK(k.result.verdict.kind == VerdictKind::Pass);
     for (const char* name : {"A", "B", "C"}) {
         CHECK(k.task(name, "exit") == 0);
         CHECK(k.task(name, "killed") == 0);
@@ -98,7 +98,7 @@ TEST_CASE("lazytlb-selfpreempt shows the stale write, B's fault storm and the re
         k = run_kernel("selfpreempt");
     REQUIRE(k.global("tlb_flushes") == 3);
     INFO(k.result.console);
-    CHECK(k.result.verdict == Verdict::Fail);
+    CHECK(k.result.verdict.kind == VerdictKind::Fail);
     CHECK_THAT(k.result.console, Catch::Contains("lazytlb: verdict: FAILED"));
 
     // The stale write: A's flush wrote its own, freed, pgd while running on B's mm.
@@ -155,7 +155,7 @@ TEST_CASE("the page tables of exited processes are really freed")
 TEST_CASE("a user task touching an unmapped address is killed, not looped")
 {
     KernelRun k = run_kernel("segv");
-    CHECK(k.result.verdict == Verdict::Pass);
+    CHECK(k.result.verdict.kind == VerdictKind::Pass);
     CHECK(k.task("D", "killed") == 1);
     CHECK(k.task("D", "exit") == 139);
     CHECK(k.task("D", "faults") == 1);

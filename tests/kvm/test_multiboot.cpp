@@ -45,9 +45,9 @@ struct TempFile {
 TEST_CASE("mb-pass boots through its own long mode and passes")
 {
     RunResult r = run("mb-pass");
-    INFO(r.reason << "\n" << r.console);
-    CHECK(r.verdict == Verdict::Pass);
-    CHECK(r.guest_status == 0u);
+    INFO(r.verdict.reason << "\n" << r.console);
+    CHECK(r.verdict.kind == VerdictKind::Pass);
+    CHECK(r.verdict.guest_status == 0u);
     CHECK(r.console ==
           "PASS: started with a command line\nPASS: memory info from the loader\n"
           "SUMMARY: 2 tests, 0 unexpected failures\n");
@@ -56,8 +56,8 @@ TEST_CASE("mb-pass boots through its own long mode and passes")
 TEST_CASE("mb-fail fails with exit code 1 and says which check failed")
 {
     RunResult r = run("mb-fail");
-    CHECK(r.verdict == Verdict::Fail);
-    CHECK(r.guest_status == 1u);
+    CHECK(r.verdict.kind == VerdictKind::Fail);
+    CHECK(r.verdict.guest_status == 1u);
     CHECK_THAT(r.console, Catch::Contains("FAIL: this check fails on purpose\n"));
     CHECK_THAT(r.console, Catch::Contains("SUMMARY: 2 tests, 1 unexpected failures\n"));
 }
@@ -65,17 +65,17 @@ TEST_CASE("mb-fail fails with exit code 1 and says which check failed")
 TEST_CASE("mb-skip exits 77 and is skipped")
 {
     RunResult r = run("mb-skip");
-    CHECK(r.verdict == Verdict::Skip);
-    CHECK(r.guest_status == 77u);
-    CHECK_THAT(r.reason, Catch::Contains("status 155"));
+    CHECK(r.verdict.kind == VerdictKind::Skip);
+    CHECK(r.verdict.guest_status == 77u);
+    CHECK_THAT(r.verdict.reason, Catch::Contains("status 155"));
     CHECK_THAT(r.console, Catch::Contains("SKIP: needs hardware"));
 }
 
 TEST_CASE("mb-cr3-switch, cr3_switch.c as a multiboot image, switches CR3 to the end and passes")
 {
     RunResult r = run("mb-cr3-switch");
-    INFO(r.reason << "\n" << r.console);
-    CHECK(r.verdict == Verdict::Pass);
+    INFO(r.verdict.reason << "\n" << r.console);
+    CHECK(r.verdict.kind == VerdictKind::Pass);
     CHECK(r.console == "cr3-switch: done\n");
 }
 
@@ -84,7 +84,7 @@ TEST_CASE("mb-timeout ends at the deadline")
     RunOptions options;
     options.timeout = std::chrono::milliseconds(500);
     RunResult r = run("mb-timeout", options);
-    CHECK(r.verdict == Verdict::Timeout);
+    CHECK(r.verdict.kind == VerdictKind::Timeout);
     CHECK(r.console == "mb-timeout: spinning forever\n");
 }
 
@@ -95,7 +95,7 @@ TEST_CASE("mb-fwcfg finds one CPU and the RAM size the multiboot info gives")
         options.memory_bytes = mib << 20;
         RunResult r = run("mb-fwcfg", options);
         INFO(mib << " MiB\n" << r.console);
-        CHECK(r.verdict == Verdict::Pass);
+        CHECK(r.verdict.kind == VerdictKind::Pass);
         CHECK_THAT(r.console, Catch::Contains("fw_cfg: 1 CPU, RAM " + std::to_string(mib << 20) + " bytes"));
         CHECK_THAT(r.console, Catch::Contains("mem_upper " + std::to_string((mib - 1) * 1024) + " KiB"));
     }
@@ -108,7 +108,7 @@ TEST_CASE("mb-args gets its arguments from the command line and the environment 
     options.modules.push_back({"env", {'A', 'N', 'S', 'W', 'E', 'R', '=', '4', '2', '\n', 'X', '=', '1'}});
     RunResult r = run("mb-args", options);
     INFO(r.console);
-    CHECK(r.verdict == Verdict::Pass);
+    CHECK(r.verdict.kind == VerdictKind::Pass);
     CHECK_THAT(r.console, Catch::Contains("argv[0] = mb-args\nargv[1] = alpha\nargv[2] = beta=2\n"));
     CHECK_THAT(r.console, Catch::Contains("env ANSWER=42\nenv X=1\n"));
     CHECK_THAT(r.console, Catch::Contains("PASS: environment ANSWER is 42"));
@@ -116,7 +116,7 @@ TEST_CASE("mb-args gets its arguments from the command line and the environment 
     options.cmdline = "mb-args alpha beta=3";
     options.modules.clear();
     RunResult wrong = run("mb-args", options);
-    CHECK(wrong.verdict == Verdict::Fail);
+    CHECK(wrong.verdict.kind == VerdictKind::Fail);
     CHECK_THAT(wrong.console, Catch::Contains("FAIL: argv[2] is beta=2"));
     CHECK_THAT(wrong.console, Catch::Contains("SKIP: environment ANSWER (no environment module)"));
 }

@@ -43,7 +43,7 @@ TEST_CASE("1000 VM create, run and destroy cycles leak no file descriptors, thre
     ElfImage hello = ElfImage::read_file(CR3RIG_GUEST_DIR "/hello.elf");
     auto cycle = [&] {
         RunResult r = run_guest(hello, RunOptions{});
-        REQUIRE(r.verdict == Verdict::Pass);
+        REQUIRE(r.verdict.kind == VerdictKind::Pass);
     };
     for (int i = 0; i < 20; i++)  // warm up: allocator pools, lazily opened files
         cycle();

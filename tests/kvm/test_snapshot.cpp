@@ -25,14 +25,11 @@ public:
         dbg.arch.debugreg[7] = 0x1;  // L0: execute breakpoint at DR0
         ctx.vcpu.set_guest_debug(dbg);
     }
-    ExitAction on_exit(RunContext&, const VmExit& exit, bool& consumed) override
+    HookAction on_exit(RunContext&, const VmExit& exit) override
     {
-        if (exit.kind != ExitKind::Debug)
-            return std::nullopt;
-        consumed = true;
-        return Stop{Verdict::Pass, "paused", std::nullopt, true};
+        return exit.kind == ExitKind::Debug ? HookAction::pause() : HookAction::proceed();
     }
-    void finish(RunContext&, RunResult&) override {}
+    std::vector<Finding> finish(RunContext&) override { return {}; }
 
 private:
     uint64_t address_;
@@ -54,8 +51,8 @@ TEST_CASE("a snapshot restore puts back the MSRs the guest changed after it")
     for (int run = 1; run <= 3; run++) {
         session.restore_snapshot();  // also clears the pause's breakpoint
         RunResult r = session.run(nullptr, std::chrono::seconds(30));
-        INFO("run " << run << ": " << r.reason << "\n" << r.console);
-        CHECK(r.verdict == Verdict::Pass);
+        INFO("run " << run << ": " << r.verdict.reason << "\n" << r.console);
+        CHECK(r.verdict.kind == VerdictKind::Pass);
         CHECK_THAT(r.console, Catch::Contains("KERNEL_GS_BASE after the snapshot: 4369"));
     }
 }

@@ -7,7 +7,7 @@
 #include "vmm/elf_loader.hpp"
 #include "bench/peer_gdbstub.hpp"
 #include "vmm/runner.hpp"
-#include "traps/trap_engine.hpp"
+#include "traps/trapped_run.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::bench;
@@ -47,13 +47,11 @@ TEST_CASE("gdb through QEMU and the rig's trap engine see the same CR3 accesses 
     size_t writes = std::count(session.hits.begin(), session.hits.end(), sites.write);
     CHECK(reads + writes == session.hits.size());
 
-    TrapEngine engine(TrapOptions{});
-    RunOptions options;
-    options.hook = &engine;
-    RunResult rig = run_guest(ElfImage::read_file(CR3RIG_GUEST_DIR "/cr3-switch.elf"), options);
-    REQUIRE(rig.verdict == Verdict::Pass);
-    CHECK(reads == engine.stats().reads);
-    CHECK(writes == engine.stats().writes);
+    ElfImage image = ElfImage::read_file(CR3RIG_GUEST_DIR "/cr3-switch.elf");
+    TrappedResult rig = TrappedRun(image, TrapOptions{}).run(RunOptions{});
+    REQUIRE(rig.run.verdict.kind == VerdictKind::Pass);
+    CHECK(reads == rig.stats.reads);
+    CHECK(writes == rig.stats.writes);
     CHECK(session_problem(session, sites, 2000).value_or("") ==
           std::to_string(reads + writes) + " breakpoint stops, asked for 2000");
 }

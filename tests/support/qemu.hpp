@@ -82,7 +82,7 @@ inline std::optional<std::string> qemu_unusable_reason()
 // What QEMU's exit status means for a multiboot test, in cr3rig's verdicts: isa-debug-exit
 // makes it (v << 1) | 1, so an odd status carries the guest's value v (0 pass, 77 skip,
 // else fail). 0 (QEMU quit without the device) or any even status is not a test result.
-inline std::optional<Verdict> qemu_verdict(int exit_status, const std::string& output)
+inline std::optional<VerdictKind> qemu_verdict(int exit_status, const std::string& output)
 {
     if (exit_status < 0 || exit_status % 2 == 0)
         return std::nullopt;

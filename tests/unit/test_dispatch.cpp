@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cr3rig/abi.h"
+#include "vmm/compose_verdict.hpp"
 #include "vmm/devices/debug_exit.hpp"
 #include "vmm/devices/rig_port.hpp"
 #include "vmm/devices/uart.hpp"
@@ -78,11 +79,11 @@ TEST_CASE("dispatch maps fatal exits to verdicts")
 {
     FakeRun f;
     PortBus bus;
-    auto verdict_of = [&](const VmExit& e) { return dispatch(e, bus, false)->verdict; };
-    CHECK(verdict_of(f.simple(KVM_EXIT_SHUTDOWN)) == Verdict::Crash);
-    CHECK(verdict_of(f.simple(KVM_EXIT_INTERNAL_ERROR)) == Verdict::Crash);
-    CHECK(verdict_of(f.simple(KVM_EXIT_FAIL_ENTRY)) == Verdict::Crash);
-    CHECK(verdict_of(f.simple(0xfff)) == Verdict::Crash);
+    auto verdict_of = [&](const VmExit& e) { return dispatch(e, bus, false)->kind; };
+    CHECK(verdict_of(f.simple(KVM_EXIT_SHUTDOWN)) == VerdictKind::Crash);
+    CHECK(verdict_of(f.simple(KVM_EXIT_INTERNAL_ERROR)) == VerdictKind::Crash);
+    CHECK(verdict_of(f.simple(KVM_EXIT_FAIL_ENTRY)) == VerdictKind::Crash);
+    CHECK(verdict_of(f.simple(0xfff)) == VerdictKind::Crash);
     CHECK_FALSE(dispatch(f.simple(KVM_EXIT_HLT), bus, false).has_value());
 }
 
@@ -94,7 +95,7 @@ TEST_CASE("an interrupted KVM_RUN is a timeout only past the deadline")
     CHECK_FALSE(dispatch(intr, bus, false).has_value());
     auto stop = dispatch(intr, bus, true);
     REQUIRE(stop);
-    CHECK(stop->verdict == Verdict::Timeout);
+    CHECK(stop->kind == VerdictKind::Timeout);
 }
 
 TEST_CASE("the debug-exit port ends the run: 0 passes, 77 skips, anything else fails")
@@ -106,25 +107,25 @@ TEST_CASE("the debug-exit port ends the run: 0 passes, 77 skips, anything else f
 
     auto pass = dispatch(f.io(CR3RIG_DEBUG_EXIT_PORT, true, 4, 0), bus, false);
     REQUIRE(pass);
-    CHECK(pass->verdict == Verdict::Pass);
+    CHECK(pass->kind == VerdictKind::Pass);
     CHECK_THAT(pass->reason, Catch::Contains("status 1"));
 
     auto fail = dispatch(f.io(CR3RIG_DEBUG_EXIT_PORT, true, 1, 3), bus, false);
     REQUIRE(fail);
-    CHECK(fail->verdict == Verdict::Fail);
+    CHECK(fail->kind == VerdictKind::Fail);
     CHECK(fail->guest_status == 3u);
     CHECK_THAT(fail->reason, Catch::Contains("status 7"));
 
     // kvm-unit-tests' SKIP: exit code 4 (kselftest's), QEMU's status 155.
     auto skip = dispatch(f.io(CR3RIG_DEBUG_EXIT_PORT, true, 4, CR3RIG_EXIT_SKIP), bus, false);
     REQUIRE(skip);
-    CHECK(skip->verdict == Verdict::Skip);
+    CHECK(skip->kind == VerdictKind::Skip);
     CHECK(skip->guest_status == 77u);
     CHECK_THAT(skip->reason, Catch::Contains("status 155"));
-    CHECK(exit_code_of(Verdict::Skip) == kExitSkip);
-    CHECK(name_of(Verdict::Skip) == "SKIP");
-    CHECK(verdict_of_exit_value(76) == Verdict::Fail);
-    CHECK(verdict_of_exit_value(78) == Verdict::Fail);
+    CHECK(exit_code_of(VerdictKind::Skip) == kExitSkip);
+    CHECK(name_of(VerdictKind::Skip) == "SKIP");
+    CHECK(verdict_of_exit_value(76) == VerdictKind::Fail);
+    CHECK(verdict_of_exit_value(78) == VerdictKind::Fail);
 }
 
 TEST_CASE("unclaimed ports read as all-ones and are counted")
@@ -220,7 +221,7 @@ TEST_CASE("rig-port messages are read from guest memory with bounds checks")
         memory.write(0x2000, msg);
         auto stop = dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0x2000), bus, false);
         REQUIRE(stop);
-        CHECK(stop->verdict == Verdict::Fail);
+        CHECK(stop->kind == VerdictKind::Fail);
         CHECK(stop->reason == "guest assert failed at guest/tests/x.c:42: a == b");
     }
     SECTION("trace")
@@ -294,4 +295,50 @@ TEST_CASE("ExitStats counts exits by reason and port")
     CHECK(stats.of(ExitKind::Shutdown) == 1);
     CHECK(stats.total() == 3);
     CHECK_THAT(stats.format(), Catch::Contains("port 0x03f8"));
+}
+
+TEST_CASE("compose_verdict: the ending as it is without findings, FAIL with the first finding otherwise")
+{
+    Stop pass{VerdictKind::Pass, "guest exit code 0 (debug-exit status 1)", 0u};
+    Verdict clean = compose_verdict(pass, {});
+    CHECK(clean.kind == VerdictKind::Pass);
+    CHECK(clean.reason == pass.reason);
+    CHECK(clean.guest_status == 0u);
+    CHECK(clean.findings.empty());
+
+    auto finding = [](FindingKind kind, const char* summary) {
+        Finding f{};
+        f.kind = kind;
+        f.summary = summary;
+        return f;
+    };
+    Finding stale = finding(FindingKind::StaleCr3Write, "at write_cr3 (0x100b90): wrote 0x5000");
+    Finding livelock = finding(FindingKind::FaultLivelock, "58 faults");
+    Verdict caught = compose_verdict(pass, {stale, livelock});
+    CHECK(caught.kind == VerdictKind::Fail);
+    CHECK(caught.reason ==
+          "stale-cr3-write: at write_cr3 (0x100b90): wrote 0x5000 (guest: PASS, guest exit code 0 (debug-exit status 1))");
+    CHECK(caught.findings.size() == 2);
+    CHECK(caught.guest_status == 0u);
+
+    Verdict failed = compose_verdict({VerdictKind::Fail, "page-fault livelock: run stopped", std::nullopt}, {livelock});
+    CHECK(failed.kind == VerdictKind::Fail);
+    CHECK(failed.reason == "page-fault-livelock: 58 faults (guest: page-fault livelock: run stopped)");
+
+    CHECK(compose_verdict({VerdictKind::Timeout, "deadline reached", std::nullopt}, {stale}).kind == VerdictKind::Fail);
+}
+
+TEST_CASE("verdict kinds: one exit code each, names that read back")
+{
+    CHECK(exit_code_of(VerdictKind::Pass) == 0);
+    CHECK(exit_code_of(VerdictKind::Fail) == 1);
+    CHECK(exit_code_of(VerdictKind::BadInput) == 2);
+    CHECK(exit_code_of(VerdictKind::Crash) == 3);
+    CHECK(exit_code_of(VerdictKind::Skip) == 4);
+    CHECK(exit_code_of(VerdictKind::Timeout) == 124);
+    for (VerdictKind k : {VerdictKind::Pass, VerdictKind::Fail, VerdictKind::Skip, VerdictKind::Crash,
+                          VerdictKind::Timeout, VerdictKind::BadInput})
+        CHECK(verdict_kind_named(name_of(k)) == k);
+    CHECK_FALSE(verdict_kind_named("pass").has_value());
+    CHECK_FALSE(verdict_kind_named("").has_value());
 }

@@ -9,11 +9,11 @@ using namespace cr3rig::testing;
 
 TEST_CASE("QEMU's debug-exit status maps to the rig's verdicts")
 {
-    CHECK(qemu_verdict(1, "PASS: x\n") == Verdict::Pass);    // (0 << 1) | 1
-    CHECK(qemu_verdict(3, "FAIL: x\n") == Verdict::Fail);    // (1 << 1) | 1
-    CHECK(qemu_verdict(155, "SKIP: x\n") == Verdict::Skip);  // (77 << 1) | 1
+    CHECK(qemu_verdict(1, "PASS: x\n") == VerdictKind::Pass);    // (0 << 1) | 1
+    CHECK(qemu_verdict(3, "FAIL: x\n") == VerdictKind::Fail);    // (1 << 1) | 1
+    CHECK(qemu_verdict(155, "SKIP: x\n") == VerdictKind::Skip);  // (77 << 1) | 1
     CHECK(qemu_verdict(1, "qemu-system-x86_64: warning: host doesn't support requested feature\n") ==
-          Verdict::Pass);
+          VerdictKind::Pass);
     // Not test results: QEMU quit without the device, failed itself, or was killed.
     CHECK_FALSE(qemu_verdict(0, "").has_value());
     CHECK_FALSE(qemu_verdict(1, "qemu-system-x86_64: -accel kvm: failed to initialize kvm\n").has_value());

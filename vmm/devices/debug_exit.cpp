@@ -6,9 +6,9 @@
 
 namespace cr3rig {
 
-Verdict verdict_of_exit_value(uint32_t value)
+VerdictKind verdict_of_exit_value(uint32_t value)
 {
-    return value == 0 ? Verdict::Pass : value == CR3RIG_EXIT_SKIP ? Verdict::Skip : Verdict::Fail;
+    return value == 0 ? VerdictKind::Pass : value == CR3RIG_EXIT_SKIP ? VerdictKind::Skip : VerdictKind::Fail;
 }
 
 ExitAction DebugExit::io(const IoAccess& access)

@@ -14,6 +14,6 @@ public:
 
 constexpr uint32_t debug_exit_status(uint32_t value) { return (value << 1) | 1; }
 
-Verdict verdict_of_exit_value(uint32_t value);
+VerdictKind verdict_of_exit_value(uint32_t value);
 
 }  // namespace cr3rig

@@ -88,7 +88,7 @@ ExitAction RigPort::handle(uint64_t msg_gpa)
     case CR3RIG_MSG_ASSERT: {  // ends the run: never rate-limited
         std::string file = memory_.read_cstring(msg.file_gpa, kFileNameMax);
         std::string expr = text_of(msg.text_gpa, msg.text_len);
-        return Stop{Verdict::Fail, "guest assert failed at " + file + ":" + std::to_string(msg.line) + ": " + expr,
+        return Stop{VerdictKind::Fail, "guest assert failed at " + file + ":" + std::to_string(msg.line) + ": " + expr,
                     std::nullopt};
     }
     case CR3RIG_MSG_TRACE:
