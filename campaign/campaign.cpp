@@ -7,6 +7,7 @@
 
 #include "common/errors.hpp"
 #include "common/hex.hpp"
+#include "common/verdict.hpp"
 
 namespace cr3rig {
 
@@ -228,6 +229,16 @@ std::vector<FindingGroup> group_results(const std::vector<ScheduleResult>& resul
             it->count++;
     }
     return groups;
+}
+
+int campaign_exit_code(const std::vector<ScheduleResult>& results)
+{
+    bool failed = false, broke = false;
+    for (const auto& r : results) {
+        failed |= r.verdict == "FAIL" || r.signature != "clean";
+        broke |= r.verdict == "CRASH" || r.verdict == "TIMEOUT";
+    }
+    return failed ? kExitFail : broke ? kExitCrash : kExitPass;
 }
 
 }  // namespace cr3rig

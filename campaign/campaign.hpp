@@ -1,5 +1,6 @@
 // Campaigns: the schedules to explore, how results are keyed, grouped and replayed.
-// Pure data and functions; cli/cmd_campaign.cpp runs them on KVM.
+// Pure data and functions; campaign_runner runs a schedule on KVM, plan and workers a
+// whole campaign, out_dir and group_reports write its --out directory.
 #pragma once
 
 #include <cstdint>
@@ -113,5 +114,9 @@ struct FindingGroup {
 
 // Groups by signature; the order is by each group's first schedule.
 std::vector<FindingGroup> group_results(const std::vector<ScheduleResult>& results);
+
+// A campaign's (or a merge's) exit code: 0 every schedule passed clean, 1 any failed or
+// found something, 3 no finding but crashes or timeouts.
+int campaign_exit_code(const std::vector<ScheduleResult>& results);
 
 }  // namespace cr3rig
