@@ -36,7 +36,7 @@ ScheduleResult result_of(const RunResult& run, const TrapEngine& engine, const S
     r.sub = sub;
     r.schedule = schedule;
     r.token = token;
-    r.verdict = std::string(name_of(run.verdict));
+    r.verdict = run.verdict;
     r.signature = signature(engine.findings());
     for (const auto& f : engine.findings())
         r.findings.push_back(describe(f));

@@ -19,11 +19,10 @@ ScheduleResult replay(const std::string& token_text, const ReplayToken& token, c
 
 int replay_exit_code(const ScheduleResult& r)
 {
-    return r.verdict == "PASS" && r.signature == "clean" ? kExitPass
-           : r.verdict == "CRASH"                         ? kExitCrash
-           : r.verdict == "TIMEOUT"                       ? kExitTimeout
-           : r.verdict == "SKIP" && r.signature == "clean" ? kExitSkip
-                                                          : kExitFail;
+    // A finding fails a run its guest passed or skipped; a crash or a timeout stays one.
+    bool found = r.signature != "clean";
+    bool guest_ended = r.verdict == VerdictKind::Pass || r.verdict == VerdictKind::Skip;
+    return exit_code_of(found && guest_ended ? VerdictKind::Fail : r.verdict);
 }
 
 }  // namespace cr3rig

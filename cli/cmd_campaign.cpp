@@ -119,8 +119,8 @@ int replay(const std::string& token_text, const std::string& guest)
     ScheduleResult r = cr3rig::replay(token_text, token, image);
     for (const auto& f : r.findings)
         std::printf("FINDING %s\n", f.c_str());
-    std::printf("%s %s: %s (%s)\n", guest.c_str(), token.schedule.policy().c_str(), r.verdict.c_str(),
-                r.signature.c_str());
+    std::printf("%s %s: %s (%s)\n", guest.c_str(), token.schedule.policy().c_str(),
+                std::string(name_of(r.verdict)).c_str(), r.signature.c_str());
     return replay_exit_code(r);
 }
 
