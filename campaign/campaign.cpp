@@ -7,6 +7,7 @@
 
 #include "common/errors.hpp"
 #include "common/hex.hpp"
+#include "common/verdict.hpp"
 
 namespace cr3rig {
 
@@ -153,9 +154,14 @@ std::string ScheduleResult::to_json_line() const
     nlohmann::json points = nlohmann::json::array();
     for (const auto& i : schedule.injections)
         points.push_back({i.read, i.delay});
-    nlohmann::json j{{"index", index},   {"sub", sub},         {"injections", points},
-                     {"token", token},   {"verdict", verdict}, {"signature", signature},
-                     {"findings", findings}, {"ms", ms}};
+    nlohmann::json j{{"index", index},
+                     {"sub", sub},
+                     {"injections", points},
+                     {"token", token},
+                     {"verdict", std::string(name_of(verdict))},
+                     {"signature", signature},
+                     {"findings", findings},
+                     {"ms", ms}};
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -171,7 +177,11 @@ ScheduleResult ScheduleResult::from_json_line(const std::string& line)
         if (r.schedule.injections.empty())
             throw BadInput("not a campaign result line: a schedule without injections");
         r.token = j.at("token");
-        r.verdict = j.at("verdict");
+        std::string verdict = j.at("verdict");
+        auto kind = verdict_kind_named(verdict);
+        if (!kind)
+            throw BadInput("not a campaign result line: unknown verdict '" + verdict + "'");
+        r.verdict = *kind;
         r.signature = j.at("signature");
         r.findings = j.at("findings").get<std::vector<std::string>>();
         r.ms = j.at("ms");
@@ -217,10 +227,10 @@ std::vector<FindingGroup> group_results(const std::vector<ScheduleResult>& resul
         // A run can fail or crash without a finding (the guest's own verdict): keep
         // those apart from the clean passes.
         std::string key = r.signature;
-        if (r.signature == "clean" && r.verdict != "PASS")
-            key = "no finding, " + r.verdict;
-        else if (r.verdict == "CRASH" || r.verdict == "TIMEOUT")
-            key += " [" + r.verdict + "]";
+        if (r.signature == "clean" && r.verdict != VerdictKind::Pass)
+            key = "no finding, " + std::string(name_of(r.verdict));
+        else if (r.verdict == VerdictKind::Crash || r.verdict == VerdictKind::Timeout)
+            key += " [" + std::string(name_of(r.verdict)) + "]";
         auto it = std::find_if(groups.begin(), groups.end(), [&](const FindingGroup& g) { return g.signature == key; });
         if (it == groups.end())
             groups.push_back({key, 1, r});
@@ -228,6 +238,17 @@ std::vector<FindingGroup> group_results(const std::vector<ScheduleResult>& resul
             it->count++;
     }
     return groups;
+}
+
+int campaign_exit_code(const std::vector<ScheduleResult>& results)
+{
+    bool failed = false, broke = false;
+    for (const auto& r : results) {
+        failed |= r.verdict == VerdictKind::Fail || r.signature != "clean";
+        broke |= r.verdict == VerdictKind::Crash || r.verdict == VerdictKind::Timeout;
+    }
+    // A timeout among many schedules counts as a crash: 3, not a single run's 124.
+    return exit_code_of(failed ? VerdictKind::Fail : broke ? VerdictKind::Crash : VerdictKind::Pass);
 }
 
 }  // namespace cr3rig

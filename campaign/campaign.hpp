@@ -1,5 +1,6 @@
 // Campaigns: the schedules to explore, how results are keyed, grouped and replayed.
-// Pure data and functions; cli/cmd_campaign.cpp runs them on KVM.
+// Pure data and functions; campaign_runner runs a schedule on KVM, plan and workers a
+// whole campaign, out_dir and group_reports write its --out directory.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "common/trap_event.hpp"
+#include "common/verdict.hpp"
 
 namespace cr3rig {
 
@@ -80,7 +82,7 @@ struct ScheduleResult {
     size_t sub = 0;    // 0 = the root itself, then its extensions in the order explored
     Schedule schedule;
     std::string token;
-    std::string verdict;  // PASS, FAIL, CRASH, TIMEOUT
+    VerdictKind verdict = VerdictKind::Crash;  // by name_of() in the JSON line
     std::string signature;
     std::vector<std::string> findings;  // describe() of each
     double ms = 0;
@@ -88,7 +90,7 @@ struct ScheduleResult {
     // and not part of the JSON line.
     std::vector<unsigned> windows;
 
-    bool clean() const { return verdict == "PASS" && signature == "clean"; }
+    bool clean() const { return verdict == VerdictKind::Pass && signature == "clean"; }
     std::string to_json_line() const;
     static ScheduleResult from_json_line(const std::string& line);  // throws BadInput
 };
@@ -113,5 +115,9 @@ struct FindingGroup {
 
 // Groups by signature; the order is by each group's first schedule.
 std::vector<FindingGroup> group_results(const std::vector<ScheduleResult>& results);
+
+// A campaign's (or a merge's) exit code: that of a FAIL (1) when any schedule failed or
+// found something, else that of a CRASH (3) when any crashed or timed out, else 0.
+int campaign_exit_code(const std::vector<ScheduleResult>& results);
 
 }  // namespace cr3rig

@@ -33,7 +33,7 @@ ScheduleResult result_of(const TrappedResult& trapped, const Schedule& schedule,
     r.sub = sub;
     r.schedule = schedule;
     r.token = token;
-    r.verdict = std::string(name_of(verdict.kind));
+    r.verdict = verdict.kind;
     r.signature = signature(verdict.findings);
     for (const auto& f : verdict.findings)
         r.findings.push_back(describe(f));

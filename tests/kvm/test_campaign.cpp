@@ -117,7 +117,7 @@ TEST_CASE("with two preemptions per run, clean runs are extended at every later 
     REQUIRE(results.size() == 2 + extended);
     std::string pair_token;
     for (const auto& result : results) {
-        CHECK(result.verdict == "PASS");
+        CHECK(result.verdict == VerdictKind::Pass);
         if (result.sub == 0) {
             CHECK(result.schedule.injections.size() == 1);
             continue;

@@ -18,7 +18,7 @@ Finding finding(FindingKind kind, uint64_t site, uint64_t other = 0, bool unreso
     return f;
 }
 
-ScheduleResult result(size_t index, const std::string& verdict, const std::string& signature)
+ScheduleResult result(size_t index, VerdictKind verdict, const std::string& signature)
 {
     ScheduleResult r;
     r.index = index;
@@ -108,7 +108,7 @@ ScheduleResult fake_run(const Schedule& s, size_t sub)
     r.schedule = s;
     r.sub = sub;
     bool bad = s.injections.size() == 2 && s.injections[0].read == 1 && s.injections[1].read == 3;
-    r.verdict = bad ? "FAIL" : "PASS";
+    r.verdict = bad ? VerdictKind::Fail : VerdictKind::Pass;
     r.signature = bad ? "stale" : "clean";
     r.windows = {2, 2, 2, 2};
     return r;
@@ -172,7 +172,7 @@ TEST_CASE("a signature names kinds and sites once each, in order, and none is cl
 
 TEST_CASE("result lines round-trip, and other lines are bad input")
 {
-    ScheduleResult r = result(4, "FAIL", "stale-cr3-write(write 0x20, read 0x10)");
+    ScheduleResult r = result(4, VerdictKind::Fail, "stale-cr3-write(write 0x20, read 0x10)");
     r.findings = {"stale-cr3-write: at write_cr3", "x"};
     r.ms = 12.5;
     ScheduleResult back = ScheduleResult::from_json_line(r.to_json_line());
@@ -185,7 +185,7 @@ TEST_CASE("result lines round-trip, and other lines are bad input")
     CHECK(back.sub == 3);
     CHECK(back.schedule == r.schedule);
     CHECK(back.token == "t4");
-    CHECK(back.verdict == "FAIL");
+    CHECK(back.verdict == VerdictKind::Fail);
     CHECK(back.signature == r.signature);
     CHECK(back.findings == r.findings);
     CHECK(back.ms == 12.5);
@@ -195,8 +195,9 @@ TEST_CASE("result lines round-trip, and other lines are bad input")
 
 TEST_CASE("grouping counts by signature, keeps the first schedule, separates failures without findings")
 {
-    auto groups = group_results({result(5, "PASS", "clean"), result(1, "FAIL", "A"), result(3, "FAIL", "A"),
-                                 result(2, "FAIL", "clean"), result(4, "CRASH", "A"), result(0, "PASS", "clean")});
+    const auto pass = VerdictKind::Pass, fail = VerdictKind::Fail, crash = VerdictKind::Crash;
+    auto groups = group_results({result(5, pass, "clean"), result(1, fail, "A"), result(3, fail, "A"),
+                                 result(2, fail, "clean"), result(4, crash, "A"), result(0, pass, "clean")});
     REQUIRE(groups.size() == 4);
     CHECK(groups[0].signature == "clean");  // index 0 first
     CHECK(groups[0].count == 2);
@@ -211,7 +212,8 @@ TEST_CASE("grouping counts by signature, keeps the first schedule, separates fai
 TEST_CASE("a skipped schedule is grouped apart from the clean passes")
 {
     // A guest that writes 77 to the debug-exit port: verdict SKIP, no finding.
-    auto groups = group_results({result(0, "PASS", "clean"), result(1, "SKIP", "clean"), result(2, "SKIP", "clean")});
+    auto groups = group_results({result(0, VerdictKind::Pass, "clean"), result(1, VerdictKind::Skip, "clean"),
+                                 result(2, VerdictKind::Skip, "clean")});
     REQUIRE(groups.size() == 2);
     CHECK(groups[0].signature == "clean");
     CHECK(groups[0].count == 1);

@@ -1,0 +1,28 @@
+#include "campaign/replay.hpp"
+
+#include "campaign/campaign_runner.hpp"
+#include "common/errors.hpp"
+#include "common/verdict.hpp"
+#include "vmm/elf_loader.hpp"
+
+namespace cr3rig {
+
+ScheduleResult replay(const std::string& token_text, const ReplayToken& token, const ElfImage& image)
+{
+    if (content_hash(image.bytes()) != token.guest_hash)
+        throw BadInput("replay token " + token_text + " was made for another guest image");
+    CampaignOptions options;
+    options.rig_clock = token.rig_clock;
+    options.livelock_faults = token.livelock_faults;
+    return run_schedule(image, token.schedule, options, 0);
+}
+
+int replay_exit_code(const ScheduleResult& r)
+{
+    // A finding fails a run its guest passed or skipped; a crash or a timeout stays one.
+    bool found = r.signature != "clean";
+    bool guest_ended = r.verdict == VerdictKind::Pass || r.verdict == VerdictKind::Skip;
+    return exit_code_of(found && guest_ended ? VerdictKind::Fail : r.verdict);
+}
+
+}  // namespace cr3rig
