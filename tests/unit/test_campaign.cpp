@@ -191,6 +191,9 @@ TEST_CASE("result lines round-trip, and other lines are bad input")
     CHECK(back.ms == 12.5);
     CHECK_THROWS_AS(ScheduleResult::from_json_line("{}"), BadInput);
     CHECK_THROWS_AS(ScheduleResult::from_json_line("not json"), BadInput);
+    std::string line = r.to_json_line();
+    line.replace(line.find("\"FAIL\""), 6, "\"MAYBE\"");
+    CHECK_THROWS_WITH(ScheduleResult::from_json_line(line), Catch::Contains("unknown verdict 'MAYBE'"));
 }
 
 TEST_CASE("grouping counts by signature, keeps the first schedule, separates failures without findings")
