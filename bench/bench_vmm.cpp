@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/qemu.hpp"
+#include "harness/qemu.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/embedded_guests.hpp"
 #include "common/errors.hpp"

@@ -8,8 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "tests/support/qemu.hpp"
-#include "tests/support/run_command.hpp"
+#include "harness/qemu.hpp"
+#include "harness/run_command.hpp"
 #include "vmm/boot_image.hpp"
 #include "traps/cr3_site.hpp"
 #include "vmm/elf_loader.hpp"
