@@ -30,16 +30,16 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/qemu.hpp"
+#include "harness/qemu.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/embedded_guests.hpp"
 #include "common/errors.hpp"
 #include "vmm/kvm.hpp"
-#include "bench/peer_gdbstub.hpp"
+#include "harness/peer_gdbstub.hpp"
 #include "vmm/runner.hpp"
 #include "bench/floor_figures.hpp"
 #include "bench/process_figures.hpp"
-#include "bench/stats.hpp"
+#include "harness/stats.hpp"
 #include "campaign/campaign_runner.hpp"
 #include "traps/trapped_run.hpp"
 #include "common/verdict.hpp"

@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string>
 
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 
 namespace cr3rig::testing {
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <regex>
 
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 #include "campaign/campaign_runner.hpp"
 #include "vmm/elf_loader.hpp"
 

@@ -3,7 +3,7 @@
 #include <regex>
 
 #include "tests/support/line_match.hpp"
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 
 using cr3rig::testing::run_command;
 

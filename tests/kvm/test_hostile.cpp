@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <regex>
 
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 
 using cr3rig::testing::run_command;
 

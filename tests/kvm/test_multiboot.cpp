@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 #include "vmm/boot_image.hpp"
 #include "common/errors.hpp"
 #include "vmm/runner.hpp"

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 
 using cr3rig::testing::read_file;
 using cr3rig::testing::run_command;

@@ -7,7 +7,7 @@
 
 #include "tests/support/junit_check.hpp"
 #include "tests/support/line_match.hpp"
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 #include "tests/support/tap_check.hpp"
 
 using namespace cr3rig::testing;

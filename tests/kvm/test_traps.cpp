@@ -5,7 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/runner.hpp"
 #include "traps/trapped_run.hpp"

@@ -4,7 +4,7 @@
 #define CATCH_CONFIG_RUNNER
 #include "tests/support/skip_main.hpp"
 #include "vmm/kvm.hpp"
-#include "bench/peer_gdbstub.hpp"
+#include "harness/peer_gdbstub.hpp"
 
 int main(int argc, char** argv)
 {

@@ -1,7 +1,7 @@
 // The QEMU comparison tests' main: they need both a usable KVM device for cr3rig and a
 // QEMU that can use KVM; without either every test is skipped (exit 4) with the reason.
 #define CATCH_CONFIG_RUNNER
-#include "tests/support/qemu.hpp"
+#include "harness/qemu.hpp"
 #include "tests/support/skip_main.hpp"
 #include "vmm/kvm.hpp"
 

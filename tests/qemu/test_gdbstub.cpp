@@ -1,11 +1,11 @@
-// The benchmark's gdb-stub peer (bench/peer_gdbstub.hpp) does what it claims: gdb,
+// The benchmark's gdb-stub peer (harness/peer_gdbstub.hpp) does what it claims: gdb,
 // through QEMU's gdb stub, stops at mb-cr3-switch's CR3 read and write sites exactly as
 // often as asked, in the guest's order, and sees every access the rig's trap engine sees.
 #include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "vmm/elf_loader.hpp"
-#include "bench/peer_gdbstub.hpp"
+#include "harness/peer_gdbstub.hpp"
 #include "vmm/runner.hpp"
 #include "traps/trapped_run.hpp"
 

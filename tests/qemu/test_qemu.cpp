@@ -7,8 +7,8 @@
 #include <fstream>
 #include <regex>
 
-#include "tests/support/qemu.hpp"
-#include "tests/support/run_command.hpp"
+#include "harness/qemu.hpp"
+#include "harness/run_command.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::testing;

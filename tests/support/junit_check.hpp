@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 
 namespace cr3rig::testing {
 

@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 
 namespace cr3rig::testing {
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 #include "vmm/elf_loader.hpp"
 #include "common/errors.hpp"
 #include "vmm/guest_memory.hpp"

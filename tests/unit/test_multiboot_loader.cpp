@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 #include "cr3rig/multiboot.h"
 #include "vmm/elf_loader.hpp"
 #include "common/errors.hpp"

@@ -2,7 +2,7 @@
 // isa-debug-exit encoding, and a QEMU failure told apart from a passing test.
 #include <catch2/catch.hpp>
 
-#include "tests/support/qemu.hpp"
+#include "harness/qemu.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::testing;

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "tests/support/report_data.hpp"
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 #include "common/errors.hpp"
 #include "report/history.hpp"
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 #include "suite/manifest.hpp"
 #include "suite/selection.hpp"
 #include "suite/suite_runner.hpp"

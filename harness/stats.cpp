@@ -1,4 +1,4 @@
-#include "bench/stats.hpp"
+#include "harness/stats.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-// Runs a shell command for the CLI tests: its exit code and its stdout + stderr.
+// Runs a shell command for the tests and the benchmark: its exit code and its stdout + stderr.
 #pragma once
 
 #include <sys/wait.h>

@@ -1,4 +1,4 @@
-#include "bench/peer_gdbstub.hpp"
+#include "harness/peer_gdbstub.hpp"
 
 #include <stdlib.h>
 
@@ -8,14 +8,14 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "tests/support/qemu.hpp"
-#include "tests/support/run_command.hpp"
+#include "harness/qemu.hpp"
+#include "harness/run_command.hpp"
 #include "vmm/boot_image.hpp"
 #include "traps/cr3_site.hpp"
 #include "vmm/elf_loader.hpp"
 #include "common/hex.hpp"
 #include "vmm/multiboot_image.hpp"
-#include "bench/stats.hpp"
+#include "harness/stats.hpp"
 
 namespace cr3rig::bench {
 
@@ -41,7 +41,7 @@ uint64_t site_named(const std::vector<Cr3Site>& sites, SiteKind kind, const std:
     throw std::runtime_error("no " + std::string(name_of(kind)) + " site in " + symbol + "()");
 }
 
-// QEMU as the mb tests run it (tests/common/qemu.hpp), but frozen at the first
+// QEMU as the mb tests run it (harness/qemu.hpp), but frozen at the first
 // instruction (-S) with its gdb stub on stdio, which gdb's `target remote | CMD` pipes
 // to; the serial console goes to a file instead.
 std::string qemu_for_gdb(const std::string& image, const std::string& serial_file)

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 #include "tests/support/usage_error.hpp"
 
 using cr3rig::testing::run_command;

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/run_command.hpp"
+#include "harness/run_command.hpp"
 #include "vmm/devices/debug_exit.hpp"
 #include "common/verdict.hpp"
 
