@@ -35,8 +35,10 @@ constexpr size_t kConsoleKept = 1 << 20;
 constexpr uint32_t kCapApicBusCyclesNs = 237;
 
 // CR3RIG_BENCH_PORT: does nothing but count, so one write costs one bare exit.
-class BenchPort : public PortDevice {
+class BenchPort : public Device {
 public:
+    std::string_view name() const override { return "bench port"; }
+    Claims claims() const override { return {{{CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN}}, {}}; }
     ExitAction io(const IoAccess&) override
     {
         auto now = Clock::now();
@@ -73,11 +75,11 @@ struct Machine {
           vcpu(create_vcpu(options.apic_bus_cycle_ns))
     {
         image.boot(memory, vcpu, BootArgs{options.cmdline, options.modules});
-        bus.attach(CR3RIG_UART_PORT, CR3RIG_UART_LEN, uart);
-        bus.attach(CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN, debug_exit);
-        bus.attach(CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_IO_LEN, fw_cfg);
-        bus.attach(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN, rig);
-        bus.attach(CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN, bench);
+        bus.attach(uart);
+        bus.attach(debug_exit);
+        bus.attach(fw_cfg);
+        bus.attach(rig);
+        bus.attach(bench);
     }
 
     static Kvm open_kvm()

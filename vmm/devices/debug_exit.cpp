@@ -11,6 +11,8 @@ Verdict verdict_of_exit_value(uint32_t value)
     return value == 0 ? Verdict::Pass : value == CR3RIG_EXIT_SKIP ? Verdict::Skip : Verdict::Fail;
 }
 
+Claims DebugExit::claims() const { return {{{CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN}}, {}}; }
+
 ExitAction DebugExit::io(const IoAccess& access)
 {
     if (!access.out) {
