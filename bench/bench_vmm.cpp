@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/bench_port.hpp"
 #include "tests/support/qemu.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/embedded_guests.hpp"
@@ -63,11 +64,13 @@ std::vector<double> roundtrip_samples(int runs)
     ElfImage pingpong = builtin("pingpong");
     std::vector<double> samples;
     for (int i = 0; i < runs; i++) {
-        RunResult r = run_guest(pingpong, RunOptions{});
-        if (r.verdict != Verdict::Pass || r.bench_port_hits < 2)
+        testing::BenchPort bench;
+        RunOptions options;
+        options.extra_devices = {&bench};
+        RunResult r = run_guest(pingpong, options);
+        if (r.verdict != Verdict::Pass || bench.hits() < 2)
             throw std::runtime_error("pingpong guest did not pass: " + r.reason);
-        samples.push_back(std::chrono::duration<double, std::nano>(r.bench_port_window).count() /
-                          static_cast<double>(r.bench_port_hits - 1));
+        samples.push_back(bench.roundtrip_ns());
     }
     return samples;
 }

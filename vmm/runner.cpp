@@ -34,27 +34,6 @@ constexpr size_t kConsoleKept = 1 << 20;
 // Not in Debian bookworm's <linux/kvm.h> (Linux 6.1); the capability came with 6.11.
 constexpr uint32_t kCapApicBusCyclesNs = 237;
 
-// CR3RIG_BENCH_PORT: does nothing but count, so one write costs one bare exit.
-class BenchPort : public Device {
-public:
-    std::string_view name() const override { return "bench port"; }
-    Claims claims() const override { return {{{CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN}}, {}}; }
-    ExitAction io(const IoAccess&) override
-    {
-        auto now = Clock::now();
-        if (hits_++ == 0)
-            first_ = now;
-        last_ = now;
-        return std::nullopt;
-    }
-    uint64_t hits() const { return hits_; }
-    std::chrono::nanoseconds window() const { return last_ - first_; }
-
-private:
-    uint64_t hits_ = 0;
-    Clock::time_point first_{}, last_{};
-};
-
 // The VM the guest runs in: KVM objects, memory and devices, wired together.
 struct Machine {
     Machine(const BootImage& image, const RunOptions& options, RunResult& result)
@@ -79,7 +58,8 @@ struct Machine {
         bus.attach(debug_exit);
         bus.attach(fw_cfg);
         bus.attach(rig);
-        bus.attach(bench);
+        for (Device* extra : options.extra_devices)
+            bus.attach(*extra);
     }
 
     static Kvm open_kvm()
@@ -111,7 +91,6 @@ struct Machine {
     DebugExit debug_exit;
     RigPort rig;
     FwCfg fw_cfg;
-    BenchPort bench;
     Vcpu vcpu;
     PortBus bus;
 };
@@ -254,8 +233,6 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
     result.dropped_rig_messages = m.rig.dropped();
     result.unclaimed_port_accesses = m.bus.unclaimed().ports;
     result.unclaimed_mmio_accesses = m.bus.unclaimed().mmio;
-    result.bench_port_hits = m.bench.hits();
-    result.bench_port_window = m.bench.window();
     if (hook)
         hook->finish(ctx, result);
     return result;
