@@ -4,15 +4,11 @@
 #include <cstring>
 #include <memory>
 
-#include "cr3rig/abi.h"
-#include "vmm/devices/debug_exit.hpp"
-#include "vmm/devices/fw_cfg.hpp"
-#include "vmm/devices/rig_port.hpp"
-#include "vmm/devices/uart.hpp"
 #include "vmm/elf_loader.hpp"
 #include "common/errors.hpp"
 #include "vmm/guest_memory.hpp"
 #include "vmm/kvm.hpp"
+#include "vmm/machine.hpp"
 #include "vmm/register_dump.hpp"
 #include "vmm/run_hook.hpp"
 #include "vmm/watchdog.hpp"
@@ -22,78 +18,6 @@ namespace cr3rig {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// The TSS KVM needs on Intel hosts for real-mode emulation: three pages just below
-// the BIOS area at 4 GiB, far above any guest RAM the rig hands out.
-constexpr uint64_t kKvmTssGpa = 0xfffbd000;
-
-// A guest can print without end: the result keeps this much of its console (the
-// live on_console stream gets all of it).
-constexpr size_t kConsoleKept = 1 << 20;
-
-// Not in Debian bookworm's <linux/kvm.h> (Linux 6.1); the capability came with 6.11.
-constexpr uint32_t kCapApicBusCyclesNs = 237;
-
-// The VM the guest runs in: KVM objects, memory and devices, wired together.
-struct Machine {
-    Machine(const BootImage& image, const RunOptions& options, RunResult& result)
-        : kvm(open_kvm()),
-          vm(kvm.create_vm()),
-          memory(options.memory_bytes),
-          uart(CR3RIG_UART_PORT,
-               [&result, &options](char c) {
-                   if (result.console.size() < kConsoleKept)
-                       result.console += c;
-                   else
-                       result.console_dropped++;
-                   if (options.on_console)
-                       options.on_console(c);
-               }),
-          rig(memory, {options.on_log, options.on_trace, options.on_bad_message}),
-          fw_cfg(options.memory_bytes, 1),
-          vcpu(create_vcpu(options.apic_bus_cycle_ns))
-    {
-        image.boot(memory, vcpu, BootArgs{options.cmdline, options.modules});
-        bus.attach(uart);
-        bus.attach(debug_exit);
-        bus.attach(fw_cfg);
-        bus.attach(rig);
-        for (Device* extra : options.extra_devices)
-            bus.attach(*extra);
-    }
-
-    static Kvm open_kvm()
-    {
-        Kvm k;
-        k.require_capabilities();
-        return k;
-    }
-
-    Vcpu create_vcpu(uint64_t apic_bus_cycle_ns)
-    {
-        vm.set_user_memory_region(0, 0, memory.size(), memory.host_base());
-        vm.create_irqchip();  // must precede vCPU creation: gives the vCPU its LAPIC
-        if (apic_bus_cycle_ns) {
-            if (vm.check_extension(kCapApicBusCyclesNs) <= 0)
-                throw KvmUnavailable("KVM lacks KVM_CAP_X86_APIC_BUS_CYCLES_NS, needed by the rig clock");
-            vm.enable_cap(kCapApicBusCyclesNs, apic_bus_cycle_ns);
-        }
-        vm.set_tss_addr(kKvmTssGpa);
-        Vcpu v = vm.create_vcpu(0);
-        v.set_cpuid(kvm.supported_cpuid());
-        return v;
-    }
-
-    Kvm kvm;
-    Vm vm;
-    GuestMemory memory;
-    Uart uart;
-    DebugExit debug_exit;
-    RigPort rig;
-    FwCfg fw_cfg;
-    Vcpu vcpu;
-    PortBus bus;
-};
 
 std::string crash_dump(const Vcpu& vcpu, const BootImage& image)
 {
@@ -140,7 +64,7 @@ std::vector<kvm_msr_entry> save_msrs(const Kvm& kvm, const Vcpu& vcpu)
 }
 
 // The state a snapshot keeps: guest memory, the vCPU, the in-kernel irqchip and
-// clock, and the host side (device registers, counters, the partial result).
+// clock, and the host side (each device's state, counters, the partial result).
 struct SavedState {
     std::vector<uint8_t> memory;
     kvm_regs regs;
@@ -153,9 +77,7 @@ struct SavedState {
     uint32_t mp_state;
     kvm_irqchip pic_master, pic_slave, ioapic;
     kvm_clock_data clock;
-    Uart uart;
-    FwCfg fw_cfg;
-    RigPort::Counters rig;
+    DeviceStates devices;  // parallel to Machine::devices
     PortBus::Unclaimed unclaimed;
     RunResult result;
 };
@@ -244,7 +166,7 @@ void GuestSession::take_snapshot()
     auto s = std::make_unique<SavedState>(SavedState{
         {}, m.vcpu.get_regs(), m.vcpu.get_sregs(), m.vcpu.get_fpu(), m.vcpu.get_lapic(), m.vcpu.get_vcpu_events(),
         m.vcpu.get_debugregs(), save_msrs(m.kvm, m.vcpu), m.vcpu.mp_state(), m.vm.get_irqchip(KVM_IRQCHIP_PIC_MASTER), m.vm.get_irqchip(KVM_IRQCHIP_PIC_SLAVE),
-        m.vm.get_irqchip(KVM_IRQCHIP_IOAPIC), m.vm.get_clock(), m.uart, m.fw_cfg, m.rig.counters(), m.bus.unclaimed(),
+        m.vm.get_irqchip(KVM_IRQCHIP_IOAPIC), m.vm.get_clock(), m.save_devices(), m.bus.unclaimed(),
         impl_->result});
     auto bytes = m.memory.span(0, m.memory.size());
     s->memory.assign(bytes.begin(), bytes.end());
@@ -291,9 +213,7 @@ void GuestSession::restore_snapshot()
     m.vm.set_irqchip(s.pic_slave);
     m.vm.set_irqchip(s.ioapic);
     m.vm.set_clock(s.clock);
-    m.uart = s.uart;
-    m.fw_cfg = s.fw_cfg;
-    m.rig.set_counters(s.rig);
+    m.restore_devices(s.devices);
     m.bus.set_unclaimed(s.unclaimed);
     impl_->result = s.result;
 }

@@ -38,7 +38,7 @@ struct RunOptions {
     std::vector<BootModule> modules;
     // Devices attached after the machine's own, e.g. the bench port a benchmark reads
     // after the run (tests/support/bench_port.hpp). Borrowed: they must outlive the run
-    // (the GuestSession); their ports must be free.
+    // (the GuestSession); their ports must be free; a snapshot keeps their state too.
     std::vector<Device*> extra_devices;
 };
 
@@ -69,7 +69,8 @@ RunResult run_guest(const BootImage& image, const RunOptions& options);
 // What a snapshot keeps: guest memory (restored by KVM dirty log: only the pages
 // written since), registers, special, FPU and debug registers, the MSRs a guest
 // kernel programs (TSC, SYSCALL/SYSENTER, PAT, KERNEL_GS_BASE, TSC deadline...), LAPIC,
-// pending events, MP state, the PIC and IOAPIC, kvmclock, and the host devices' state (fw_cfg too).
+// pending events, MP state, the PIC and IOAPIC, kvmclock, and each device's own state
+// (Device::save; the extra devices' too).
 class GuestSession {
 public:
     GuestSession(const BootImage& image, const RunOptions& options);

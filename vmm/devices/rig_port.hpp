@@ -48,7 +48,6 @@ public:
         uint64_t messages = 0, bad_messages = 0, dropped = 0;
     };
     const Counters& counters() const { return counters_; }
-    void set_counters(const Counters& c) { counters_ = c; }
 
 private:
     ExitAction handle(uint64_t msg_gpa);
