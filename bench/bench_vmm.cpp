@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/bench_port.hpp"
 #include "harness/qemu.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/embedded_guests.hpp"
@@ -63,11 +64,13 @@ std::vector<double> roundtrip_samples(int runs)
     ElfImage pingpong = builtin("pingpong");
     std::vector<double> samples;
     for (int i = 0; i < runs; i++) {
-        RunResult r = run_guest(pingpong, RunOptions{});
-        if (r.verdict.kind != VerdictKind::Pass || r.bench_port_hits < 2)
+        testing::BenchPort bench;
+        RunOptions options;
+        options.extra_devices = {&bench};
+        RunResult r = run_guest(pingpong, options);
+        if (!r.verdict.passed() || bench.hits() < 2)
             throw std::runtime_error("pingpong guest did not pass: " + r.verdict.reason);
-        samples.push_back(std::chrono::duration<double, std::nano>(r.bench_port_window).count() /
-                          static_cast<double>(r.bench_port_hits - 1));
+        samples.push_back(bench.roundtrip_ns());
     }
     return samples;
 }
@@ -218,7 +221,7 @@ std::vector<double> startup_samples(int runs, const std::vector<const char*>& ar
 }
 
 // Process start to exit for the multiboot test binary mb-pass, the same image file
-// under cr3rig and under QEMU (tests/common/qemu.hpp), alternating so both see the
+// under cr3rig and under QEMU (harness/qemu.hpp), alternating so both see the
 // same host load. Both must pass: exit 0, and QEMU's debug-exit status 1.
 struct PeerSamples {
     std::vector<double> rig_ms, qemu_ms;

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "harness/bench_port.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/kvm.hpp"
 #include "vmm/run_hook.hpp"
@@ -58,12 +59,15 @@ private:
     uint64_t sink_ = 0;
 };
 
-double roundtrip_ns(const RunResult& r)
+// Runs pingpong with the bench port attached: ns per port-I/O round trip.
+double roundtrip_ns(const ElfImage& pingpong, RunOptions options)
 {
-    if (r.verdict.kind != VerdictKind::Pass || r.bench_port_hits < 2)
+    testing::BenchPort bench;
+    options.extra_devices = {&bench};
+    RunResult r = run_guest(pingpong, options);
+    if (!r.verdict.passed() || bench.hits() < 2)
         throw std::runtime_error("pingpong did not pass: " + r.verdict.reason);
-    return std::chrono::duration<double, std::nano>(r.bench_port_window).count() /
-           static_cast<double>(r.bench_port_hits - 1);
+    return bench.roundtrip_ns();
 }
 
 }  // namespace
@@ -76,9 +80,9 @@ RegisterReadSamples register_read_samples(int runs)
         RegisterReader with(true), without(false);
         RunOptions options;
         options.hook = &with;
-        double rt_with = roundtrip_ns(run_guest(pingpong, options));
+        double rt_with = roundtrip_ns(pingpong, options);
         options.hook = &without;
-        double rt_without = roundtrip_ns(run_guest(pingpong, options));
+        double rt_without = roundtrip_ns(pingpong, options);
         s.get_regs_ns.push_back(without.get_regs_ns);
         s.synced_read_ns.push_back(with.synced_ns);
         s.sync_per_exit_ns.push_back(rt_with - rt_without);

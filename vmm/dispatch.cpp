@@ -1,23 +1,49 @@
 #include "vmm/dispatch.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <numeric>
 #include <stdexcept>
 
 #include "common/hex.hpp"
+#include "vmm/devices/device.hpp"
 
 namespace cr3rig {
 
-void PortBus::attach(uint16_t base, uint16_t len, PortDevice& device)
+namespace {
+
+std::string describe(const Device& device, uint16_t base, uint16_t len)
 {
-    for (const auto& r : ranges_)
-        if (base < r.base + r.len && r.base < base + len)
-            throw std::logic_error("port range collision at " + hex(base));
-    ranges_.push_back({base, len, &device});
+    return std::string(device.name()) + " [" + hex(base) + ", " + hex(base + len) + ")";
 }
 
-PortDevice* PortBus::find(uint16_t port) const
+}  // namespace
+
+void PortBus::attach(Device& device)
+{
+    Claims claims = device.claims();
+    if (!claims.mmio.empty())
+        throw std::logic_error(std::string(device.name()) + " claims MMIO ranges: nothing routes MMIO to devices yet");
+    size_t before = ranges_.size();
+    try {
+        for (const PortRange& p : claims.ports) {
+            if (p.len == 0 || p.base + p.len > 0x10000)
+                throw std::logic_error(describe(device, p.base, p.len) + ": not a port range");
+            for (const auto& r : ranges_)
+                if (p.base < r.base + r.len && r.base < p.base + p.len)
+                    throw std::logic_error("port " + hex(std::max(p.base, r.base)) + " claimed twice: by " +
+                                           describe(*r.device, r.base, r.len) + " and by " +
+                                           describe(device, p.base, p.len));
+            ranges_.push_back({p.base, p.len, &device});
+        }
+    } catch (...) {
+        ranges_.resize(before);  // all of the device or none of it
+        throw;
+    }
+}
+
+Device* PortBus::find(uint16_t port) const
 {
     for (const auto& r : ranges_)
         if (port >= r.base && port - r.base < r.len)
@@ -29,7 +55,7 @@ ExitAction dispatch(const VmExit& exit, PortBus& bus, bool deadline_passed)
 {
     switch (exit.kind) {
     case ExitKind::Io:
-        if (PortDevice* device = bus.find(exit.io.port))
+        if (Device* device = bus.find(exit.io.port))
             return device->io(exit.io);
         bus.count_unclaimed_port();
         if (!exit.io.out)

@@ -27,21 +27,19 @@ struct Stop {
 // nullopt: resume the vCPU.
 using ExitAction = std::optional<Stop>;
 
-// A device on port I/O. For `in`, it fills access.data.
-class PortDevice {
-public:
-    virtual ~PortDevice() = default;
-    virtual ExitAction io(const IoAccess& access) = 0;
-};
+class Device;  // vmm/devices/device.hpp
 
 // Routes ports to devices. Unclaimed ports read as all-ones (as on a PC bus) and
 // writes to them are dropped; both are counted, and so are MMIO accesses (there
 // are no MMIO devices in user space: any that reach it hit nothing).
 class PortBus {
 public:
-    // Throws std::logic_error if [base, base + len) overlaps an attached device.
-    void attach(uint16_t base, uint16_t len, PortDevice& device);
-    PortDevice* find(uint16_t port) const;
+    // Routes each port range the device claims to it (the device is borrowed).
+    // Throws std::logic_error, naming both devices and the port, if a range overlaps
+    // one already attached; also for an empty range, one past port 0xffff, or an
+    // MMIO claim (nothing routes MMIO to devices yet).
+    void attach(Device& device);
+    Device* find(uint16_t port) const;
 
     struct Unclaimed {
         uint64_t ports = 0, mmio = 0;
@@ -55,7 +53,7 @@ private:
     struct Range {
         uint16_t base;
         uint16_t len;
-        PortDevice* device;
+        Device* device;
     };
     std::vector<Range> ranges_;
     Unclaimed unclaimed_;

@@ -4,16 +4,12 @@
 #include <cstring>
 #include <memory>
 
-#include "cr3rig/abi.h"
-#include "vmm/devices/debug_exit.hpp"
-#include "vmm/devices/fw_cfg.hpp"
-#include "vmm/devices/rig_port.hpp"
-#include "vmm/devices/uart.hpp"
 #include "vmm/compose_verdict.hpp"
 #include "vmm/elf_loader.hpp"
 #include "common/errors.hpp"
 #include "vmm/guest_memory.hpp"
 #include "vmm/kvm.hpp"
+#include "vmm/machine.hpp"
 #include "vmm/register_dump.hpp"
 #include "vmm/run_hook.hpp"
 #include "vmm/watchdog.hpp"
@@ -23,97 +19,6 @@ namespace cr3rig {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// The TSS KVM needs on Intel hosts for real-mode emulation: three pages just below
-// the BIOS area at 4 GiB, far above any guest RAM the rig hands out.
-constexpr uint64_t kKvmTssGpa = 0xfffbd000;
-
-// A guest can print without end: the result keeps this much of its console (the
-// live on_console stream gets all of it).
-constexpr size_t kConsoleKept = 1 << 20;
-
-// Not in Debian bookworm's <linux/kvm.h> (Linux 6.1); the capability came with 6.11.
-constexpr uint32_t kCapApicBusCyclesNs = 237;
-
-// CR3RIG_BENCH_PORT: does nothing but count, so one write costs one bare exit.
-class BenchPort : public PortDevice {
-public:
-    ExitAction io(const IoAccess&) override
-    {
-        auto now = Clock::now();
-        if (hits_++ == 0)
-            first_ = now;
-        last_ = now;
-        return std::nullopt;
-    }
-    uint64_t hits() const { return hits_; }
-    std::chrono::nanoseconds window() const { return last_ - first_; }
-
-private:
-    uint64_t hits_ = 0;
-    Clock::time_point first_{}, last_{};
-};
-
-// The VM the guest runs in: KVM objects, memory and devices, wired together.
-struct Machine {
-    Machine(const BootImage& image, const RunOptions& options, RunResult& result)
-        : kvm(open_kvm()),
-          vm(kvm.create_vm()),
-          memory(options.memory_bytes),
-          uart(CR3RIG_UART_PORT,
-               [&result, &options](char c) {
-                   if (result.console.size() < kConsoleKept)
-                       result.console += c;
-                   else
-                       result.console_dropped++;
-                   if (options.on_console)
-                       options.on_console(c);
-               }),
-          rig(memory, {options.on_log, options.on_trace, options.on_bad_message}),
-          fw_cfg(options.memory_bytes, 1),
-          vcpu(create_vcpu(options.apic_bus_cycle_ns))
-    {
-        image.boot(memory, vcpu, BootArgs{options.cmdline, options.modules});
-        bus.attach(CR3RIG_UART_PORT, CR3RIG_UART_LEN, uart);
-        bus.attach(CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN, debug_exit);
-        bus.attach(CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_IO_LEN, fw_cfg);
-        bus.attach(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN, rig);
-        bus.attach(CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN, bench);
-    }
-
-    static Kvm open_kvm()
-    {
-        Kvm k;
-        k.require_capabilities();
-        return k;
-    }
-
-    Vcpu create_vcpu(uint64_t apic_bus_cycle_ns)
-    {
-        vm.set_user_memory_region(0, 0, memory.size(), memory.host_base());
-        vm.create_irqchip();  // must precede vCPU creation: gives the vCPU its LAPIC
-        if (apic_bus_cycle_ns) {
-            if (vm.check_extension(kCapApicBusCyclesNs) <= 0)
-                throw KvmUnavailable("KVM lacks KVM_CAP_X86_APIC_BUS_CYCLES_NS, needed by the rig clock");
-            vm.enable_cap(kCapApicBusCyclesNs, apic_bus_cycle_ns);
-        }
-        vm.set_tss_addr(kKvmTssGpa);
-        Vcpu v = vm.create_vcpu(0);
-        v.set_cpuid(kvm.supported_cpuid());
-        return v;
-    }
-
-    Kvm kvm;
-    Vm vm;
-    GuestMemory memory;
-    Uart uart;
-    DebugExit debug_exit;
-    RigPort rig;
-    FwCfg fw_cfg;
-    BenchPort bench;
-    Vcpu vcpu;
-    PortBus bus;
-};
 
 std::string crash_dump(const Vcpu& vcpu, const BootImage& image)
 {
@@ -160,7 +65,7 @@ std::vector<kvm_msr_entry> save_msrs(const Kvm& kvm, const Vcpu& vcpu)
 }
 
 // The state a snapshot keeps: guest memory, the vCPU, the in-kernel irqchip and
-// clock, and the host side (device registers, counters, the partial result).
+// clock, and the host side (each device's state, counters, the partial result).
 struct SavedState {
     std::vector<uint8_t> memory;
     kvm_regs regs;
@@ -173,9 +78,7 @@ struct SavedState {
     uint32_t mp_state;
     kvm_irqchip pic_master, pic_slave, ioapic;
     kvm_clock_data clock;
-    Uart uart;
-    FwCfg fw_cfg;
-    RigPort::Counters rig;
+    DeviceStates devices;  // parallel to Machine::devices
     PortBus::Unclaimed unclaimed;
     RunResult result;
 };
@@ -253,8 +156,6 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
     result.dropped_rig_messages = m.rig.dropped();
     result.unclaimed_port_accesses = m.bus.unclaimed().ports;
     result.unclaimed_mmio_accesses = m.bus.unclaimed().mmio;
-    result.bench_port_hits = m.bench.hits();
-    result.bench_port_window = m.bench.window();
     std::vector<Finding> findings;
     if (hook)
         findings = hook->finish(ctx);
@@ -268,7 +169,7 @@ void GuestSession::take_snapshot()
     auto s = std::make_unique<SavedState>(SavedState{
         {}, m.vcpu.get_regs(), m.vcpu.get_sregs(), m.vcpu.get_fpu(), m.vcpu.get_lapic(), m.vcpu.get_vcpu_events(),
         m.vcpu.get_debugregs(), save_msrs(m.kvm, m.vcpu), m.vcpu.mp_state(), m.vm.get_irqchip(KVM_IRQCHIP_PIC_MASTER), m.vm.get_irqchip(KVM_IRQCHIP_PIC_SLAVE),
-        m.vm.get_irqchip(KVM_IRQCHIP_IOAPIC), m.vm.get_clock(), m.uart, m.fw_cfg, m.rig.counters(), m.bus.unclaimed(),
+        m.vm.get_irqchip(KVM_IRQCHIP_IOAPIC), m.vm.get_clock(), m.save_devices(), m.bus.unclaimed(),
         impl_->result});
     auto bytes = m.memory.span(0, m.memory.size());
     s->memory.assign(bytes.begin(), bytes.end());
@@ -315,9 +216,7 @@ void GuestSession::restore_snapshot()
     m.vm.set_irqchip(s.pic_slave);
     m.vm.set_irqchip(s.ioapic);
     m.vm.set_clock(s.clock);
-    m.uart = s.uart;
-    m.fw_cfg = s.fw_cfg;
-    m.rig.set_counters(s.rig);
+    m.restore_devices(s.devices);
     m.bus.set_unclaimed(s.unclaimed);
     impl_->result = s.result;
 }

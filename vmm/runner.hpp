@@ -9,6 +9,7 @@
 #include <string>
 
 #include "vmm/boot_image.hpp"
+#include "vmm/devices/device.hpp"
 #include "vmm/devices/rig_port.hpp"
 #include "vmm/dispatch.hpp"
 #include "common/verdict.hpp"
@@ -35,6 +36,10 @@ struct RunOptions {
     // and the modules, e.g. kvm-unit-tests' environment as the first.
     std::string cmdline;
     std::vector<BootModule> modules;
+    // Devices attached after the machine's own, e.g. the bench port a benchmark reads
+    // after the run (harness/bench_port.hpp). Borrowed: they must outlive the run
+    // (the GuestSession); their ports must be free; a snapshot keeps their state too.
+    std::vector<Device*> extra_devices;
 };
 
 struct RunResult {
@@ -48,9 +53,6 @@ struct RunResult {
     uint64_t dropped_rig_messages = 0;  // past the rig port's rate limit: counted, not shown
     uint64_t unclaimed_port_accesses = 0;
     uint64_t unclaimed_mmio_accesses = 0;  // guest-physical addresses with neither RAM nor a device
-    // Writes to CR3RIG_BENCH_PORT: count and the time between the first and the last.
-    uint64_t bench_port_hits = 0;
-    std::chrono::nanoseconds bench_port_window{0};
     bool paused = false;  // a hook paused the run (GuestSession); no verdict yet
 };
 
@@ -65,7 +67,8 @@ RunResult run_guest(const BootImage& image, const RunOptions& options);
 // What a snapshot keeps: guest memory (restored by KVM dirty log: only the pages
 // written since), registers, special, FPU and debug registers, the MSRs a guest
 // kernel programs (TSC, SYSCALL/SYSENTER, PAT, KERNEL_GS_BASE, TSC deadline...), LAPIC,
-// pending events, MP state, the PIC and IOAPIC, kvmclock, and the host devices' state (fw_cfg too).
+// pending events, MP state, the PIC and IOAPIC, kvmclock, and each device's own state
+// (Device::save; the extra devices' too).
 class GuestSession {
 public:
     GuestSession(const BootImage& image, const RunOptions& options);

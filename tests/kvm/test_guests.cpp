@@ -1,6 +1,11 @@
 // Each guest of guest/tests on real KVM, through the library: verdict, reason, console.
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
+#include <string>
+
+#include "cr3rig/abi.h"
+#include "harness/bench_port.hpp"
 #include "vmm/elf_loader.hpp"
 #include "common/errors.hpp"
 #include "vmm/runner.hpp"
@@ -67,10 +72,37 @@ TEST_CASE("triple-fault crashes with a register dump")
 
 TEST_CASE("pingpong's bench-port writes are each a round trip")
 {
-    RunResult r = run("pingpong");
+    testing::BenchPort bench;
+    RunOptions options;
+    options.extra_devices = {&bench};
+    RunResult r = run_guest(ElfImage::read_file(CR3RIG_GUEST_DIR "/pingpong.elf"), options);
     CHECK(r.verdict.kind == VerdictKind::Pass);
-    CHECK(r.bench_port_hits == 20000);
+    CHECK(bench.hits() == 20000);
+    CHECK(bench.window() > std::chrono::nanoseconds::zero());
     CHECK(r.stats.of(ExitKind::Io) >= 20000);
+    CHECK(r.unclaimed_port_accesses == 0);
+
+    // Without it the port is no device's: the writes are dropped and counted.
+    RunResult plain = run("pingpong");
+    CHECK(plain.verdict.kind == VerdictKind::Pass);
+    CHECK(plain.unclaimed_port_accesses == 20000);
+}
+
+TEST_CASE("a device that claims a port of the machine's is refused at start-up")
+{
+    struct Intruder : Device {
+        std::string_view name() const override { return "intruder"; }
+        Claims claims() const override { return {{{CR3RIG_UART_PORT + 4, 2}}, {}}; }
+        ExitAction io(const IoAccess&) override { return std::nullopt; }
+    } intruder;
+    RunOptions options;
+    options.extra_devices = {&intruder};
+    try {
+        run_guest(ElfImage::read_file(CR3RIG_GUEST_DIR "/hello.elf"), options);
+        FAIL("the machine started");
+    } catch (const std::logic_error& e) {
+        CHECK(std::string(e.what()) == "port 0x3fc claimed twice: by uart [0x3f8, 0x400) and by intruder [0x3fc, 0x3fe)");
+    }
 }
 
 TEST_CASE("a guest that does not fit in guest memory is bad input")

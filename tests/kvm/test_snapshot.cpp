@@ -1,8 +1,9 @@
-// GuestSession snapshots on real KVM: state the guest changes after the snapshot is
-// put back by a restore.
+// GuestSession snapshots on real KVM: state the guest (or the test) changes after the
+// snapshot is put back by a restore.
 #include <catch2/catch.hpp>
 #include <linux/kvm.h>
 
+#include "vmm/devices/device.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/kvm.hpp"
 #include "vmm/run_hook.hpp"
@@ -35,6 +36,18 @@ private:
     uint64_t address_;
 };
 
+// A device with one value of state on a free port the guest never uses: the test
+// changes the value between the snapshot and the restore.
+class Register : public Device {
+public:
+    std::string_view name() const override { return "test register"; }
+    Claims claims() const override { return {{{0x4fc, 1}}, {}}; }
+    ExitAction io(const IoAccess&) override { return std::nullopt; }
+    std::unique_ptr<DeviceState> save() const override { return save_copy(value); }
+    void restore(const DeviceState& state) override { value = saved_copy<int>(state); }
+    int value = 0;
+};
+
 }  // namespace
 
 TEST_CASE("a snapshot restore puts back the MSRs the guest changed after it")
@@ -55,4 +68,27 @@ TEST_CASE("a snapshot restore puts back the MSRs the guest changed after it")
         CHECK(r.verdict.kind == VerdictKind::Pass);
         CHECK_THAT(r.console, Catch::Contains("KERNEL_GS_BASE after the snapshot: 4369"));
     }
+}
+
+TEST_CASE("a snapshot restore puts back the state of each device, an extra one's too")
+{
+    ElfImage image = ElfImage::read_file(CR3RIG_GUEST_DIR "/msr-snapshot.elf");
+    const auto* point = image.find_symbol("snapshot_point");
+    REQUIRE(point != nullptr);
+    Register reg;
+    RunOptions options;
+    options.extra_devices = {&reg};
+    GuestSession session(image, options);
+    PauseAt pause(point->value);
+    reg.value = 1;
+    REQUIRE(session.run(&pause, std::chrono::seconds(30)).paused);
+    session.take_snapshot();
+    reg.value = 2;
+    session.restore_snapshot();
+    CHECK(reg.value == 1);
+    reg.value = 3;
+    RunResult r = session.run(nullptr, std::chrono::seconds(30));
+    CHECK(r.verdict.kind == VerdictKind::Pass);
+    session.restore_snapshot();
+    CHECK(reg.value == 1);
 }

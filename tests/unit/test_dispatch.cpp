@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "cr3rig/abi.h"
@@ -103,7 +104,7 @@ TEST_CASE("the debug-exit port ends the run: 0 passes, 77 skips, anything else f
     FakeRun f;
     PortBus bus;
     DebugExit debug_exit;
-    bus.attach(CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN, debug_exit);
+    bus.attach(debug_exit);
 
     auto pass = dispatch(f.io(CR3RIG_DEBUG_EXIT_PORT, true, 4, 0), bus, false);
     REQUIRE(pass);
@@ -164,7 +165,7 @@ TEST_CASE("the UART transmits THR writes and reports its transmitter ready")
     PortBus bus;
     std::string console;
     Uart uart(CR3RIG_UART_PORT, [&](char c) { console += c; });
-    bus.attach(CR3RIG_UART_PORT, CR3RIG_UART_LEN, uart);
+    bus.attach(uart);
 
     dispatch(f.io(CR3RIG_UART_PORT, true, 1, 'o'), bus, false);
     dispatch(f.io(CR3RIG_UART_PORT, true, 1, 'k'), bus, false);
@@ -180,6 +181,35 @@ TEST_CASE("the UART transmits THR writes and reports its transmitter ready")
     CHECK(console == "ok");
 }
 
+TEST_CASE("the UART's registers are its snapshot state")
+{
+    FakeRun f;
+    PortBus bus;
+    std::string console;
+    Uart uart(CR3RIG_UART_PORT, [&](char c) { console += c; });
+    bus.attach(uart);
+    auto read_register = [&](uint16_t offset) {
+        VmExit in = f.io(CR3RIG_UART_PORT + offset, false, 1, 0);
+        dispatch(in, bus, false);
+        return in.io.value() & 0xff;
+    };
+
+    dispatch(f.io(CR3RIG_UART_PORT + 7, true, 1, 0x5a), bus, false);  // scratch register
+    auto saved = uart.save();
+    REQUIRE(saved);
+    dispatch(f.io(CR3RIG_UART_PORT + 7, true, 1, 0x11), bus, false);
+    dispatch(f.io(CR3RIG_UART_PORT + 3, true, 1, 0x80), bus, false);  // DLAB on
+    uart.restore(*saved);
+    CHECK(read_register(7) == 0x5a);
+    dispatch(f.io(CR3RIG_UART_PORT, true, 1, 'y'), bus, false);  // DLAB off again: transmitted
+    CHECK(console == "y");
+
+    DebugExit other;
+    CHECK(other.save() == nullptr);
+    RigPort::Counters counters;
+    CHECK_THROWS_AS(uart.restore(StateOf<RigPort::Counters>(counters)), std::logic_error);
+}
+
 TEST_CASE("rig-port messages are read from guest memory with bounds checks")
 {
     FakeRun f;
@@ -190,7 +220,7 @@ TEST_CASE("rig-port messages are read from guest memory with bounds checks")
     RigPort rig(memory, {[&](const std::string& s) { logs.push_back(s); },
                          [&](const TraceRecord& t) { traces.push_back(t); },
                          [&](const std::string& s) { bad.push_back(s); }});
-    bus.attach(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN, rig);
+    bus.attach(rig);
 
     const char file[] = "guest/tests/x.c";
     const char expr[] = "a == b";
@@ -259,6 +289,18 @@ TEST_CASE("rig-port messages are read from guest memory with bounds checks")
         memory.write(0x2000, msg);
         dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0x2000), bus, false);
         CHECK(rig.bad_messages() == 1);
+    }
+    SECTION("the counters are its snapshot state")
+    {
+        put_log_message(0x3100, 6);
+        dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0x2000), bus, false);
+        auto saved = rig.save();
+        REQUIRE(saved);
+        dispatch(f.io(CR3RIG_RIG_PORT, true, 4, 0xfffffff0), bus, false);
+        CHECK(rig.bad_messages() == 1);
+        rig.restore(*saved);
+        CHECK(rig.messages() == 1);
+        CHECK(rig.bad_messages() == 0);
     }
     SECTION("text ends at a NUL and control bytes are escaped")
     {

@@ -1,4 +1,4 @@
-// How the QEMU comparison reads QEMU's exit status (tests/common/qemu.hpp): the
+// How the QEMU comparison reads QEMU's exit status (harness/qemu.hpp): the
 // isa-debug-exit encoding, and a QEMU failure told apart from a passing test.
 #include <catch2/catch.hpp>
 

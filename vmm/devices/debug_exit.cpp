@@ -11,6 +11,8 @@ VerdictKind verdict_of_exit_value(uint32_t value)
     return value == 0 ? VerdictKind::Pass : value == CR3RIG_EXIT_SKIP ? VerdictKind::Skip : VerdictKind::Fail;
 }
 
+Claims DebugExit::claims() const { return {{{CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN}}, {}}; }
+
 ExitAction DebugExit::io(const IoAccess& access)
 {
     if (!access.out) {

@@ -3,12 +3,15 @@
 // else a failure (kvm-unit-tests' rules).
 #pragma once
 
-#include "vmm/dispatch.hpp"
+#include "vmm/devices/device.hpp"
 
 namespace cr3rig {
 
-class DebugExit : public PortDevice {
+// No state: a write ends the run.
+class DebugExit : public Device {
 public:
+    std::string_view name() const override { return "debug-exit"; }
+    Claims claims() const override;
     ExitAction io(const IoAccess& access) override;
 };
 

@@ -32,17 +32,18 @@ FwCfg::FwCfg(uint64_t ram_size, uint16_t cpus)
 
 void FwCfg::select(uint16_t key)
 {
-    key_ = key;
-    offset_ = 0;
+    selection_ = {key, 0};
 }
 
 uint8_t FwCfg::next_byte()
 {
-    auto it = items_.find(key_);
-    if (it == items_.end() || offset_ >= it->second.size())
+    auto it = items_.find(selection_.key);
+    if (it == items_.end() || selection_.offset >= it->second.size())
         return 0;
-    return it->second[offset_++];
+    return it->second[selection_.offset++];
 }
+
+Claims FwCfg::claims() const { return {{{CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_IO_LEN}}, {}}; }
 
 ExitAction FwCfg::io(const IoAccess& access)
 {

@@ -11,24 +11,31 @@
 #include <map>
 #include <vector>
 
-#include "vmm/dispatch.hpp"
+#include "vmm/devices/device.hpp"
 
 namespace cr3rig {
 
-class FwCfg : public PortDevice {
+// Its state is the selection (the items never change after construction).
+class FwCfg : public Device {
 public:
     FwCfg(uint64_t ram_size, uint16_t cpus);
 
+    std::string_view name() const override { return "fw_cfg"; }
+    Claims claims() const override;
     ExitAction io(const IoAccess& access) override;
+    std::unique_ptr<DeviceState> save() const override { return save_copy(selection_); }
+    void restore(const DeviceState& state) override { selection_ = saved_copy<Selection>(state); }
 
 private:
     void select(uint16_t key);
     uint8_t next_byte();
 
-    // Copyable by value (snapshots keep the device): the selection is a key, not a pointer.
+    struct Selection {
+        uint16_t key = 0;
+        size_t offset = 0;  // into the item: the next byte the data port gives
+    };
     std::map<uint16_t, std::vector<uint8_t>> items_;
-    uint16_t key_ = 0;
-    size_t offset_ = 0;
+    Selection selection_;
 };
 
 }  // namespace cr3rig

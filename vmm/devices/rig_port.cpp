@@ -36,6 +36,8 @@ void RigPort::report_bad(const std::string& what)
         sinks_.bad(what);
 }
 
+Claims RigPort::claims() const { return {{{CR3RIG_RIG_PORT, CR3RIG_RIG_LEN}}, {}}; }
+
 ExitAction RigPort::io(const IoAccess& access)
 {
     if (!access.out) {

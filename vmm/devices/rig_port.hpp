@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "vmm/dispatch.hpp"
+#include "vmm/devices/device.hpp"
 
 namespace cr3rig {
 
@@ -20,7 +20,8 @@ struct TraceRecord {
     std::array<uint64_t, 4> args;
 };
 
-class RigPort : public PortDevice {
+// Its state is its counters; the rate limit's bucket is host time, not kept.
+class RigPort : public Device {
 public:
     struct Sinks {
         std::function<void(const std::string&)> log;    // guest log lines
@@ -29,7 +30,11 @@ public:
     };
     RigPort(GuestMemory& memory, Sinks sinks) : memory_(memory), sinks_(std::move(sinks)) {}
 
+    std::string_view name() const override { return "rig port"; }
+    Claims claims() const override;
     ExitAction io(const IoAccess& access) override;
+    std::unique_ptr<DeviceState> save() const override { return save_copy(counters_); }
+    void restore(const DeviceState& state) override { counters_ = saved_copy<Counters>(state); }
 
     // A guest can send messages as fast as it can exit; what reaches the sinks is
     // rate-limited (a burst of kBurst, then kPerSecond per second of host time) and
@@ -43,7 +48,6 @@ public:
         uint64_t messages = 0, bad_messages = 0, dropped = 0;
     };
     const Counters& counters() const { return counters_; }
-    void set_counters(const Counters& c) { counters_ = c; }
 
 private:
     ExitAction handle(uint64_t msg_gpa);

@@ -1,5 +1,7 @@
 #include "vmm/devices/uart.hpp"
 
+#include "cr3rig/abi.h"
+
 namespace cr3rig {
 
 namespace {
@@ -14,29 +16,31 @@ constexpr uint8_t kMsrCtsDsrDcd = 0xb0;
 
 uint8_t Uart::read_register(unsigned offset) const
 {
-    bool dlab = regs_[kLcr] & kLcrDlab;
+    bool dlab = regs_.by_offset[kLcr] & kLcrDlab;
     switch (offset) {
-    case kThr: return dlab ? divisor_low_ : 0;  // receive buffer: nothing is ever received
-    case kIer: return dlab ? divisor_high_ : regs_[kIer];
+    case kThr: return dlab ? regs_.divisor_low : 0;  // receive buffer: nothing is ever received
+    case kIer: return dlab ? regs_.divisor_high : regs_.by_offset[kIer];
     case kIir: return kIirNoInterrupt;
     case kLsr: return kLsrThre | kLsrTemt;
     case kMsr: return kMsrCtsDsrDcd;
-    default: return regs_[offset];
+    default: return regs_.by_offset[offset];
     }
 }
 
 void Uart::write_register(unsigned offset, uint8_t value)
 {
-    bool dlab = regs_[kLcr] & kLcrDlab;
+    bool dlab = regs_.by_offset[kLcr] & kLcrDlab;
     if (offset == kThr && !dlab)
         sink_(static_cast<char>(value));
     else if (offset == kThr)
-        divisor_low_ = value;
+        regs_.divisor_low = value;
     else if (offset == kIer && dlab)
-        divisor_high_ = value;
+        regs_.divisor_high = value;
     else if (offset != kIir && offset != kLsr && offset != kMsr)
-        regs_[offset] = value;
+        regs_.by_offset[offset] = value;
 }
+
+Claims Uart::claims() const { return {{{base_, CR3RIG_UART_LEN}}, {}}; }
 
 ExitAction Uart::io(const IoAccess& access)
 {

@@ -1,0 +1,50 @@
+// The VM a guest runs in: KVM objects, guest memory, the vCPU and the devices, wired
+// together. The devices are a list: the machine's own (core_devices() in machine.cpp,
+// one line each), then the caller's RunOptions::extra_devices (e.g. the bench port).
+// The port bus is built from their claims, and a snapshot keeps each one's state.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "vmm/devices/device.hpp"
+#include "vmm/devices/rig_port.hpp"
+#include "vmm/dispatch.hpp"
+#include "vmm/guest_memory.hpp"
+#include "vmm/kvm.hpp"
+
+namespace cr3rig {
+
+class BootImage;
+struct RunOptions;
+struct RunResult;
+
+// One entry per device of a machine, in its list's order; nullptr for a device that
+// keeps no state.
+using DeviceStates = std::vector<std::unique_ptr<DeviceState>>;
+
+struct Machine {
+    // Throws KvmUnavailable (no usable KVM), KvmError, BadInput (the image does not
+    // fit), and std::logic_error when two devices claim the same port (a programming
+    // error: the message names both and the port).
+    Machine(const BootImage& image, const RunOptions& options, RunResult& result);
+    Machine(const Machine&) = delete;
+    Machine& operator=(const Machine&) = delete;
+
+    DeviceStates save_devices() const;
+    void restore_devices(const DeviceStates& states);
+
+    Kvm kvm;
+    Vm vm;
+    GuestMemory memory;
+    std::vector<std::unique_ptr<Device>> own_devices;  // the core devices
+    std::vector<Device*> devices;                      // own_devices, then the extra ones
+    RigPort& rig;                                      // the result reads its counters
+    Vcpu vcpu;
+    PortBus bus;
+
+private:
+    Vcpu create_vcpu(uint64_t apic_bus_cycle_ns);
+};
+
+}  // namespace cr3rig
