@@ -16,8 +16,14 @@ std::string Schedule::policy() const
     if (injections.empty())
         return "none";
     std::string out = "nth:";
-    for (const auto& i : injections)
-        out += (out.size() > 4 ? "," : "") + std::to_string(i.read) + ":" + std::to_string(i.delay);
+    // Separators are appended, never prepended to a temporary ("," + std::to_string(...)):
+    // that is string::insert(0, ...), where g++ 12 at -O3 reports a false
+    // -Werror=restrict (GCC PR 105329). Likewise below.
+    for (const auto& i : injections) {
+        if (out.size() > 4)
+            out += ',';
+        out += std::to_string(i.read) + ":" + std::to_string(i.delay);
+    }
     return out;
 }
 
@@ -84,8 +90,12 @@ std::string ReplayToken::encode() const
     std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(guest_hash));
     std::string reads, delays;
     for (const auto& i : schedule.injections) {
-        reads += (reads.empty() ? "" : ".") + std::to_string(i.read);
-        delays += (delays.empty() ? "" : ".") + std::to_string(i.delay);
+        if (!reads.empty())
+            reads += '.';
+        reads += std::to_string(i.read);
+        if (!delays.empty())
+            delays += '.';
+        delays += std::to_string(i.delay);
     }
     return std::string("cr3rig1-") + hash + "-" + reads + "-" + delays + "-" + std::to_string(rig_clock) + "-" +
            std::to_string(livelock_faults);
@@ -137,7 +147,7 @@ std::string signature(const std::vector<Finding>& findings)
         if (f.kind == FindingKind::StaleCr3Write)
             part += "(write " + hex(f.site) + ", read " + hex(f.other_site) + ")";
         else
-            part += "(" + hex(f.site) + (f.unresolved ? ", unresolved" : "") + ")";
+            part.append("(").append(hex(f.site)).append(f.unresolved ? ", unresolved" : "").append(")");
         if (std::find(parts.begin(), parts.end(), part) == parts.end())
             parts.push_back(part);
     }

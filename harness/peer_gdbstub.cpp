@@ -52,8 +52,12 @@ std::string qemu_for_gdb(const std::string& image, const std::string& serial_fil
             argv[i + 1] = "file:" + serial_file;
     argv.insert(argv.end(), {"-S", "-gdb", "stdio"});
     std::string cmd = "exec";
-    for (const auto& a : argv)
-        cmd += " " + shell_quote(a);
+    // Not " " + shell_quote(a): prepending to a temporary (string::insert(0, ...)) gets a
+    // false -Werror=restrict from g++ 12 at -O3 (GCC PR 105329).
+    for (const auto& a : argv) {
+        cmd += ' ';
+        cmd += shell_quote(a);
+    }
     return cmd;
 }
 

@@ -43,8 +43,14 @@ inline std::string qemu_command(const std::string& image, const std::string& app
                                 const std::string& env_file = "")
 {
     std::string cmd;
-    for (const auto& arg : qemu_argv(image, append, env_file))
-        cmd += (cmd.empty() ? "" : " ") + ("'" + arg + "'");
+    // The space is appended, not prepended to a temporary (" " + ...): that is
+    // string::insert(0, ...), where g++ 12 at -O3 reports a false -Werror=restrict
+    // (GCC PR 105329).
+    for (const auto& arg : qemu_argv(image, append, env_file)) {
+        if (!cmd.empty())
+            cmd += ' ';
+        cmd += "'" + arg + "'";
+    }
     return cmd + " </dev/null";
 }
 

@@ -118,7 +118,12 @@ std::optional<std::string> ElfImage::symbolize(uint64_t vaddr) const
     --it;
     if (it->size != 0 && vaddr - it->value >= it->size)
         return std::nullopt;
-    return it->name + (vaddr == it->value ? "" : "+" + hex(vaddr - it->value));
+    // Appended, not "+" + hex(...): that prepends with string::insert(0, ...), where
+    // g++ 12 at -O3 reports a false -Werror=restrict (GCC PR 105329).
+    std::string name = it->name;
+    if (vaddr != it->value)
+        name.append("+").append(hex(vaddr - it->value));
+    return name;
 }
 
 void load_segments(GuestMemory& memory, std::span<const uint8_t> file, const std::vector<LoadSegment>& segments,

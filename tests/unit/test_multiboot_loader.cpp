@@ -247,15 +247,17 @@ TEST_CASE("malformed multiboot images are rejected with a one-line reason")
     }
     SECTION("magic not 4-byte aligned")
     {
-        std::vector<uint8_t> shifted(2, 0);
-        shifted.insert(shifted.end(), elf.bytes.begin(), elf.bytes.end());
+        // Sized first, then copied in: g++ 12 at -O3 reports a false -Werror=array-bounds
+        // inside vector::insert at the end of a small vector. Likewise below.
+        std::vector<uint8_t> shifted(2 + elf.bytes.size(), 0);
+        std::memcpy(shifted.data() + 2, elf.bytes.data(), elf.bytes.size());
         CHECK_THAT(parse_error(shifted), Catch::Contains("no multiboot header"));
     }
     SECTION("header beyond the first 8 KiB")
     {
         SyntheticAout aout;
-        std::vector<uint8_t> late(8192, 0);
-        late.insert(late.end(), aout.bytes.begin(), aout.bytes.end());
+        std::vector<uint8_t> late(8192 + aout.bytes.size(), 0);
+        std::memcpy(late.data() + 8192, aout.bytes.data(), aout.bytes.size());
         CHECK_THAT(parse_error(late), Catch::Contains("no multiboot header"));
     }
     SECTION("truncated: the file ends inside the segment")
