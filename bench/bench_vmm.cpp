@@ -30,20 +30,20 @@
 #include <string>
 #include <vector>
 
-#include "harness/bench_port.hpp"
-#include "harness/qemu.hpp"
-#include "vmm/elf_loader.hpp"
-#include "vmm/embedded_guests.hpp"
-#include "common/errors.hpp"
-#include "vmm/kvm.hpp"
-#include "harness/peer_gdbstub.hpp"
-#include "vmm/runner.hpp"
 #include "bench/floor_figures.hpp"
 #include "bench/process_figures.hpp"
-#include "harness/stats.hpp"
 #include "campaign/campaign_runner.hpp"
-#include "traps/trapped_run.hpp"
+#include "common/errors.hpp"
 #include "common/verdict.hpp"
+#include "harness/bench_port.hpp"
+#include "harness/peer_gdbstub.hpp"
+#include "harness/qemu.hpp"
+#include "harness/stats.hpp"
+#include "traps/trapped_run.hpp"
+#include "vmm/elf_loader.hpp"
+#include "vmm/embedded_guests.hpp"
+#include "vmm/kvm.hpp"
+#include "vmm/runner.hpp"
 
 using namespace cr3rig;
 using Clock = std::chrono::steady_clock;

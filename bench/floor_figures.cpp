@@ -7,11 +7,11 @@
 #include <string>
 
 #include "harness/bench_port.hpp"
+#include "traps/trapped_run.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/kvm.hpp"
 #include "vmm/run_hook.hpp"
 #include "vmm/runner.hpp"
-#include "traps/trapped_run.hpp"
 
 namespace cr3rig::bench {
 

@@ -2,8 +2,8 @@
 
 #include <stdexcept>
 
-#include "vmm/elf_loader.hpp"
 #include "traps/trapped_run.hpp"
+#include "vmm/elf_loader.hpp"
 
 namespace cr3rig {
 

@@ -6,8 +6,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/host_probes.hpp"
-#include "vmm/kvm.hpp"
 #include "common/verdict.hpp"
+#include "vmm/kvm.hpp"
 
 namespace cr3rig::cli {
 

@@ -2,8 +2,8 @@
 #include <string>
 
 #include "cli/commands.hpp"
-#include "vmm/embedded_guests.hpp"
 #include "cli/guest_source.hpp"
+#include "vmm/embedded_guests.hpp"
 
 namespace cr3rig::cli {
 

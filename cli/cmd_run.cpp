@@ -5,14 +5,14 @@
 #include <memory>
 
 #include "cli/commands.hpp"
-#include "cr3rig/abi.h"
-#include "vmm/elf_loader.hpp"
-#include "common/errors.hpp"
 #include "cli/guest_source.hpp"
 #include "cli/run_report.hpp"
-#include "vmm/runner.hpp"
-#include "traps/trapped_run.hpp"
+#include "common/errors.hpp"
 #include "common/verdict.hpp"
+#include "cr3rig/abi.h"
+#include "traps/trapped_run.hpp"
+#include "vmm/elf_loader.hpp"
+#include "vmm/runner.hpp"
 
 namespace cr3rig::cli {
 

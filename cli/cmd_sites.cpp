@@ -3,9 +3,9 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/guest_source.hpp"
 #include "traps/cr3_site.hpp"
 #include "vmm/elf_loader.hpp"
-#include "cli/guest_source.hpp"
 
 namespace cr3rig::cli {
 

@@ -10,12 +10,12 @@
 #include <optional>
 
 #include "cli/commands.hpp"
-#include "suite/duration.hpp"
 #include "common/errors.hpp"
+#include "common/verdict.hpp"
+#include "suite/duration.hpp"
 #include "suite/manifest.hpp"
 #include "suite/selection.hpp"
 #include "suite/suite_runner.hpp"
-#include "common/verdict.hpp"
 #include "suite/writers.hpp"
 
 namespace cr3rig::cli {

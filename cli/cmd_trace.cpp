@@ -6,11 +6,11 @@
 
 #include "cli/commands.hpp"
 #include "common/errors.hpp"
+#include "common/verdict.hpp"
 #include "report/history.hpp"
 #include "report/html_report.hpp"
 #include "report/perfetto_writer.hpp"
 #include "report/text_listing.hpp"
-#include "common/verdict.hpp"
 
 namespace cr3rig::cli {
 

@@ -1,7 +1,7 @@
 #include "cli/guest_source.hpp"
 
-#include "vmm/embedded_guests.hpp"
 #include "common/errors.hpp"
+#include "vmm/embedded_guests.hpp"
 
 namespace cr3rig::cli {
 

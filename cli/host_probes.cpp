@@ -6,11 +6,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "vmm/elf_loader.hpp"
-#include "common/errors.hpp"
-#include "vmm/guest_memory.hpp"
 #include "cli/guest_source.hpp"
+#include "common/errors.hpp"
 #include "common/hex.hpp"
+#include "vmm/elf_loader.hpp"
+#include "vmm/guest_memory.hpp"
 #include "vmm/kvm.hpp"
 #include "vmm/run_hook.hpp"
 #include "vmm/runner.hpp"

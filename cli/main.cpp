@@ -4,10 +4,10 @@
 
 #include <cstdio>
 
-#include "traps/capstone_version.hpp"
 #include "cli/commands.hpp"
 #include "common/errors.hpp"
 #include "common/verdict.hpp"
+#include "traps/capstone_version.hpp"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "vmm/elf_loader.hpp"
 #include "common/errors.hpp"
+#include "vmm/elf_loader.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {

@@ -8,14 +8,14 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "common/hex.hpp"
 #include "harness/qemu.hpp"
 #include "harness/run_command.hpp"
-#include "vmm/boot_image.hpp"
-#include "traps/cr3_site.hpp"
-#include "vmm/elf_loader.hpp"
-#include "common/hex.hpp"
-#include "vmm/multiboot_image.hpp"
 #include "harness/stats.hpp"
+#include "traps/cr3_site.hpp"
+#include "vmm/boot_image.hpp"
+#include "vmm/elf_loader.hpp"
+#include "vmm/multiboot_image.hpp"
 
 namespace cr3rig::bench {
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "common/verdict.hpp"
 #include "harness/run_command.hpp"
 #include "vmm/devices/debug_exit.hpp"
-#include "common/verdict.hpp"
 
 namespace cr3rig::testing {
 

@@ -4,8 +4,8 @@
 #include <fstream>
 
 #include "common/errors.hpp"
-#include "report/event_text.hpp"
 #include "common/hex.hpp"
+#include "report/event_text.hpp"
 #include "report/html_page.hpp"
 #include "report/html_text.hpp"
 #include "report/svg_timeline.hpp"

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "report/event_text.hpp"
 #include "common/hex.hpp"
+#include "report/event_text.hpp"
 #include "report/timeline.hpp"
 
 namespace cr3rig::report {

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <map>
 
-#include "report/event_text.hpp"
 #include "common/hex.hpp"
+#include "report/event_text.hpp"
 #include "report/html_text.hpp"
 
 namespace cr3rig::report {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "report/event_text.hpp"
 #include "common/hex.hpp"
+#include "report/event_text.hpp"
 #include "report/timeline.hpp"
 
 namespace cr3rig::report {

@@ -5,8 +5,8 @@
 #include <set>
 #include <sstream>
 
-#include "suite/duration.hpp"
 #include "common/errors.hpp"
+#include "suite/duration.hpp"
 #include "suite/hostability.hpp"
 
 namespace cr3rig::suite {

@@ -4,8 +4,8 @@
 
 #include <cstdio>
 
-#include "suite/guest_report.hpp"
 #include "common/verdict.hpp"
+#include "suite/guest_report.hpp"
 
 namespace cr3rig::suite {
 

@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "vmm/elf_loader.hpp"
 #include "common/errors.hpp"
+#include "vmm/elf_loader.hpp"
 #include "vmm/multiboot_image.hpp"
 
 namespace cr3rig {

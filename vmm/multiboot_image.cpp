@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/errors.hpp"
+#include "common/hex.hpp"
 #include "cr3rig/multiboot.h"
 #include "vmm/elf_segments.hpp"
 #include "vmm/entry_state.hpp"
-#include "common/errors.hpp"
 #include "vmm/guest_memory.hpp"
-#include "common/hex.hpp"
 #include "vmm/multiboot_info.hpp"
 
 namespace cr3rig {

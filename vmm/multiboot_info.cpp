@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <vector>
 
-#include "cr3rig/multiboot.h"
 #include "common/errors.hpp"
-#include "vmm/guest_memory.hpp"
 #include "common/hex.hpp"
+#include "cr3rig/multiboot.h"
+#include "vmm/guest_memory.hpp"
 
 namespace cr3rig {
 

@@ -4,9 +4,9 @@
 #include <cstring>
 #include <memory>
 
+#include "common/errors.hpp"
 #include "vmm/compose_verdict.hpp"
 #include "vmm/elf_loader.hpp"
-#include "common/errors.hpp"
 #include "vmm/guest_memory.hpp"
 #include "vmm/kvm.hpp"
 #include "vmm/machine.hpp"

@@ -8,11 +8,11 @@
 #include <optional>
 #include <string>
 
+#include "common/verdict.hpp"
 #include "vmm/boot_image.hpp"
 #include "vmm/devices/device.hpp"
 #include "vmm/devices/rig_port.hpp"
 #include "vmm/dispatch.hpp"
-#include "common/verdict.hpp"
 
 namespace cr3rig {
 

@@ -8,9 +8,9 @@
 #include <fstream>
 #include <regex>
 
-#include "tests/support/report_data.hpp"
-#include "tests/browser/chromium.hpp"
 #include "report/html_report.hpp"
+#include "tests/browser/chromium.hpp"
+#include "tests/support/report_data.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::testing;

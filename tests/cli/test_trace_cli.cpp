@@ -7,8 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "tests/support/report_data.hpp"
 #include "harness/run_command.hpp"
+#include "tests/support/report_data.hpp"
 #include "tests/support/usage_error.hpp"
 
 using cr3rig::testing::data_path;

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <regex>
 
-#include "harness/run_command.hpp"
 #include "campaign/campaign_runner.hpp"
+#include "harness/run_command.hpp"
 #include "vmm/elf_loader.hpp"
 
 using namespace cr3rig;

@@ -2,8 +2,8 @@
 #include <catch2/catch.hpp>
 #include <regex>
 
-#include "tests/support/line_match.hpp"
 #include "harness/run_command.hpp"
+#include "tests/support/line_match.hpp"
 
 using cr3rig::testing::run_command;
 

@@ -4,10 +4,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/errors.hpp"
 #include "cr3rig/abi.h"
 #include "harness/bench_port.hpp"
 #include "vmm/elf_loader.hpp"
-#include "common/errors.hpp"
 #include "vmm/runner.hpp"
 
 using namespace cr3rig;

@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/errors.hpp"
 #include "harness/run_command.hpp"
 #include "vmm/boot_image.hpp"
-#include "common/errors.hpp"
 #include "vmm/runner.hpp"
 
 using namespace cr3rig;

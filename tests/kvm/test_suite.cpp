@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "harness/run_command.hpp"
 #include "tests/support/junit_check.hpp"
 #include "tests/support/line_match.hpp"
-#include "harness/run_command.hpp"
 #include "tests/support/tap_check.hpp"
 
 using namespace cr3rig::testing;

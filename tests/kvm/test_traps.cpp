@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/run_command.hpp"
+#include "traps/trapped_run.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/runner.hpp"
-#include "traps/trapped_run.hpp"
 
 using namespace cr3rig;
 

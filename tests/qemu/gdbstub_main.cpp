@@ -2,9 +2,9 @@
 // KVM, and gdb with Python; without any of them every test is skipped (exit 4) with the
 // reason. A binary of its own so that a missing gdb does not skip the QEMU comparison.
 #define CATCH_CONFIG_RUNNER
+#include "harness/peer_gdbstub.hpp"
 #include "tests/support/skip_main.hpp"
 #include "vmm/kvm.hpp"
-#include "harness/peer_gdbstub.hpp"
 
 int main(int argc, char** argv)
 {

@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
-#include "vmm/elf_loader.hpp"
 #include "harness/peer_gdbstub.hpp"
-#include "vmm/runner.hpp"
 #include "traps/trapped_run.hpp"
+#include "vmm/elf_loader.hpp"
+#include "vmm/runner.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::bench;

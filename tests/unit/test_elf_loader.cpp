@@ -5,9 +5,9 @@
 #include <cstring>
 #include <vector>
 
+#include "common/errors.hpp"
 #include "harness/run_command.hpp"
 #include "vmm/elf_loader.hpp"
-#include "common/errors.hpp"
 #include "vmm/guest_memory.hpp"
 
 using namespace cr3rig;

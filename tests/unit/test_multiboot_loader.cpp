@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "harness/run_command.hpp"
-#include "cr3rig/multiboot.h"
-#include "vmm/elf_loader.hpp"
 #include "common/errors.hpp"
+#include "cr3rig/multiboot.h"
+#include "harness/run_command.hpp"
+#include "vmm/elf_loader.hpp"
 #include "vmm/guest_memory.hpp"
 #include "vmm/multiboot_image.hpp"
 #include "vmm/multiboot_info.hpp"

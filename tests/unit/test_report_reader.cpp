@@ -4,10 +4,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/support/report_data.hpp"
-#include "harness/run_command.hpp"
 #include "common/errors.hpp"
+#include "harness/run_command.hpp"
 #include "report/history.hpp"
+#include "tests/support/report_data.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::report;

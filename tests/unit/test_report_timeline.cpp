@@ -2,8 +2,8 @@
 // storm and where each finding stands.
 #include <catch2/catch.hpp>
 
-#include "tests/support/report_data.hpp"
 #include "report/timeline.hpp"
+#include "tests/support/report_data.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::report;

@@ -8,14 +8,14 @@
 #include <regex>
 #include <sstream>
 
-#include "tests/support/line_match.hpp"
-#include "tests/support/report_data.hpp"
-#include "tests/support/trace_event_check.hpp"
-#include "traps/history_writer.hpp"
 #include "report/html_report.hpp"
 #include "report/perfetto_writer.hpp"
 #include "report/svg_timeline.hpp"
 #include "report/text_listing.hpp"
+#include "tests/support/line_match.hpp"
+#include "tests/support/report_data.hpp"
+#include "tests/support/trace_event_check.hpp"
+#include "traps/history_writer.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::report;

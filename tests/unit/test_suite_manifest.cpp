@@ -1,8 +1,8 @@
 // The manifest dialect of `cr3rig test`: kvm-unit-tests' unittests.cfg (docs/suite.md).
 #include <catch2/catch.hpp>
 
-#include "suite/duration.hpp"
 #include "common/errors.hpp"
+#include "suite/duration.hpp"
 #include "suite/manifest.hpp"
 #include "suite/selection.hpp"
 #include "suite/shell_words.hpp"

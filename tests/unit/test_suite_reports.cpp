@@ -6,12 +6,12 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/support/junit_check.hpp"
-#include "tests/support/tap_check.hpp"
 #include "suite/guest_report.hpp"
 #include "suite/result_mapping.hpp"
 #include "suite/writers.hpp"
 #include "suite/xml_text.hpp"
+#include "tests/support/junit_check.hpp"
+#include "tests/support/tap_check.hpp"
 
 using namespace cr3rig::suite;
 using cr3rig::testing::check_tap13;

@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <cstring>
 
-#include "vmm/guest_memory.hpp"
 #include "common/hex.hpp"
 #include "cr3rig/abi.h"
+#include "vmm/guest_memory.hpp"
 
 namespace cr3rig {
 
