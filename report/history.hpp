@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/trap_event.hpp"
+#include "common/verdict.hpp"
 
 namespace cr3rig::report {
 
@@ -22,10 +23,13 @@ struct RunHeader {
     std::string backend;  // how the sites were trapped
 };
 
-// The `verdict` line: PASS, FAIL, CRASH or TIMEOUT, and why.
+// The `verdict` line: PASS, FAIL, CRASH or TIMEOUT, and why. `verdict` is the text as
+// written, shown as it is; kind() is what it names, none for a text no verdict has.
 struct RunVerdict {
     std::string verdict;
     std::string reason;
+
+    std::optional<VerdictKind> kind() const { return verdict_kind_named(verdict); }
 };
 
 struct History {

@@ -21,9 +21,10 @@ std::string verdict_badge(const History& h)
 {
     if (!h.verdict)
         return "<span class=\"verdict v-none\">INCOMPLETE</span>";
-    const std::string& v = h.verdict->verdict;
-    std::string cls = v == "PASS" || v == "FAIL" ? v : "other";
-    return "<span class=\"verdict v-" + cls + "\">" + escape_html(v) + "</span>";
+    auto kind = h.verdict->kind();
+    bool coloured = kind == VerdictKind::Pass || kind == VerdictKind::Fail;
+    std::string cls = coloured ? std::string(name_of(*kind)) : "other";
+    return "<span class=\"verdict v-" + cls + "\">" + escape_html(h.verdict->verdict) + "</span>";
 }
 
 void write_header(const History& h, const Timeline& t, const SvgTimeline& svg, std::ostream& out)

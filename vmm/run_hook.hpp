@@ -22,7 +22,7 @@ struct RunContext {
     Vm& vm;
     Vcpu& vcpu;
     GuestMemory& memory;
-    const BootImage& image;  // the trap engine needs its elf64()
+    const BootImage& image;  // for symbols (the trap engine names the code it traps)
 };
 
 // A hook's answer to one exit.
