@@ -165,7 +165,9 @@ Verdict run_one(const RunArgs& args, const std::string& guest, const std::string
     add_observers(args, serial_log.get(), options);
 
     std::optional<TrappedResult> trapped;
-    RunResult result = trapped_run ? (trapped = trapped_run->run(options))->run : run_guest(*image, options);
+    if (trapped_run)
+        trapped = trapped_run->run(options);
+    RunResult result = trapped ? trapped->run : run_guest(*image, options);
     std::fflush(stdout);
     if (report)
         report->write();  // the history is closed: the report reads it back
