@@ -2,7 +2,6 @@
 
 #include "campaign/campaign_runner.hpp"
 #include "common/errors.hpp"
-#include "common/verdict.hpp"
 #include "vmm/elf_loader.hpp"
 
 namespace cr3rig {
@@ -15,14 +14,6 @@ ScheduleResult replay(const std::string& token_text, const ReplayToken& token, c
     options.rig_clock = token.rig_clock;
     options.livelock_faults = token.livelock_faults;
     return run_schedule(image, token.schedule, options, 0);
-}
-
-int replay_exit_code(const ScheduleResult& r)
-{
-    // A finding fails a run its guest passed or skipped; a crash or a timeout stays one.
-    bool found = r.signature != "clean";
-    bool guest_ended = r.verdict == VerdictKind::Pass || r.verdict == VerdictKind::Skip;
-    return exit_code_of(found && guest_ended ? VerdictKind::Fail : r.verdict);
 }
 
 }  // namespace cr3rig

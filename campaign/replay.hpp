@@ -14,8 +14,4 @@ class ElfImage;
 // another guest image.
 ScheduleResult replay(const std::string& token_text, const ReplayToken& token, const ElfImage& image);
 
-// The exit code of the run's verdict (0 pass, 1 fail, 3 crash, 124 timeout, 4 skip),
-// that of a FAIL when a run the guest passed or skipped has findings.
-int replay_exit_code(const ScheduleResult& result);
-
 }  // namespace cr3rig

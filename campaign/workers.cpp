@@ -71,7 +71,7 @@ Worker start_worker(const ElfImage& image, const CampaignPlan& plan, const Campa
             work(image, plan, mine, settings, pipefd[1]);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "cr3rig: campaign worker: %s\n", e.what());
-            ::_exit(kExitCrash);
+            ::_exit(exit_code_of(VerdictKind::Crash));
         }
         ::_exit(0);
     }
