@@ -13,7 +13,7 @@ namespace cr3rig {
 class ElfImage;
 
 struct CampaignOptions {
-    uint64_t rig_clock = 32;  // deterministic time: the same schedule, the same run
+    uint64_t rig_clock = kDefaultRigClockExits;  // deterministic time: the same schedule, the same run
     uint64_t livelock_faults = 16;
     uint64_t livelock_abort = 2000;  // see TrapOptions
     std::chrono::milliseconds timeout{30'000};

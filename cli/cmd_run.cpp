@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "cli/guest_source.hpp"
@@ -34,7 +36,8 @@ struct RunArgs {
     std::string trace;
     std::string report;  // HTML report; for the pair, a name per kernel (pair_report_path)
     uint64_t livelock_faults = 16;
-    uint64_t rig_clock = 0;
+    std::optional<uint64_t> rig_clock;  // given: trap; default kDefaultRigClockExits
+    bool host_time = false;             // the guest's own timer on host time, by request
     uint64_t livelock_abort = TrapOptions{}.livelock_abort;
     SemanticSymbols symbols;
     std::string cmdline;   // multiboot: after the guest's name on its command line
@@ -77,14 +80,14 @@ void add_boot_args(const RunArgs& args, const std::string& guest, const BootImag
 }
 
 // How errors name the trap engine: it works on ELF64 images only.
-constexpr std::string_view kTrapEngineUse = "the trap engine (--inject, --trace, --report, --rig-clock)";
+constexpr std::string_view kTrapEngineUse = "the trap engine (--inject, --trace, --report, --rig-clock, --host-time)";
 
 TrapOptions trap_options_of(const RunArgs& args, const std::string& inject)
 {
     TrapOptions trap_options;
     trap_options.policy = InjectionPolicy::parse(inject.empty() ? "none" : inject);
     trap_options.livelock_faults = args.livelock_faults;
-    trap_options.rig_clock_exits = args.rig_clock;
+    trap_options.rig_clock_exits = args.host_time ? kHostTime : args.rig_clock.value_or(kDefaultRigClockExits);
     trap_options.livelock_abort = args.livelock_abort;
     trap_options.symbols = args.symbols;
     return trap_options;
@@ -141,7 +144,8 @@ void print_stats(const RunResult& result, const TrappedResult* trapped)
 Verdict run_one(const RunArgs& args, const std::string& guest, const std::string& inject)
 {
     auto image = load_guest(guest);
-    bool trapping = !inject.empty() || !args.trace.empty() || !args.report.empty() || args.rig_clock;
+    bool trapping =
+        !inject.empty() || !args.trace.empty() || !args.report.empty() || args.rig_clock || args.host_time;
     std::unique_ptr<TrappedRun> trapped_run;
     if (trapping)  // checks the image before anything is written or started
         trapped_run = std::make_unique<TrappedRun>(*image, trap_options_of(args, inject), kTrapEngineUse);
@@ -250,11 +254,17 @@ void add_run_command(CLI::App& app, int* exit_code)
     cmd->add_option("--livelock-abort", args->livelock_abort,
                     "End the run after this many consecutive faults at one address (the guest is stuck); 0 = never")
         ->capture_default_str();
-    cmd->add_option("--rig-clock", args->rig_clock,
-                    "Deterministic guest time: the rig stops the guest's LAPIC timer and ticks it every N exits "
-                    "(and when the guest halts); 0 = host time")
-        ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 32))
-        ->capture_default_str();
+    auto* rig_clock =
+        cmd->add_option("--rig-clock", args->rig_clock,
+                        "Guest time under the trap engine: the rig stops the guest's LAPIC timer and ticks it every N "
+                        "exits (and when the guest halts), so the same command gives the same verdict on any host "
+                        "(default " +
+                            std::to_string(kDefaultRigClockExits) + ")")
+            ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
+    cmd->add_flag("--host-time", args->host_time,
+                  "Under the trap engine, leave the guest's LAPIC timer on host time: where ticks land then depends "
+                  "on the host's speed and load")
+        ->excludes(rig_clock);
     cmd->add_option("--current-symbol", args->symbols.current, "Symbol holding the current task pointer")
         ->capture_default_str();
     cmd->add_option("--offset-prefix", args->symbols.offset_prefix,

@@ -37,16 +37,21 @@ struct SemanticSymbols {
     std::string offset_prefix = "vmcoreinfo_";
 };
 
+// Guest time for trapped runs: a rig tick every 32 exits unless told otherwise.
+constexpr uint64_t kDefaultRigClockExits = 32;
+constexpr uint64_t kHostTime = 0;
+
 struct TrapOptions {
     InjectionPolicy policy = InjectionPolicy::parse("none");
     uint64_t livelock_faults = 16;
     SemanticSymbols symbols;
     std::function<void(const TrapEvent&)> on_event;  // every trapped event, in order
-    // Deterministic guest time: 0 = the guest's LAPIC timer runs on host time (the
-    // default). N > 0: the rig stops the guest's timer and delivers its tick itself,
-    // once every N exits, and whenever the vCPU is found halted. Exits happen at the
-    // same guest instructions in every run, so the same schedule gives the same run.
-    uint64_t rig_clock_exits = 0;
+    // Deterministic guest time (the default): the rig stops the guest's timer and
+    // delivers its tick itself, once every N exits, and whenever the vCPU is found
+    // halted. Exits happen at the same guest instructions in every run, so the same
+    // schedule gives the same run, idle or loaded. kHostTime: the guest's LAPIC timer
+    // runs on host time, and where its ticks land depends on the host.
+    uint64_t rig_clock_exits = kDefaultRigClockExits;
     // Step after every read that is not injected until the next CR3 write (at most
     // this many instructions) and record how far it was: the injection offsets a
     // campaign explores. 0 = off.
