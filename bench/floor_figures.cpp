@@ -49,7 +49,7 @@ public:
         sink_ = sink;
         return HookAction::proceed();
     }
-    std::vector<Finding> finish(RunContext&) override { return {}; }
+    std::vector<Finding> finish(RunContext&, const Stop&) override { return {}; }
 
     double get_regs_ns = 0, synced_ns = 0;
 

@@ -89,7 +89,7 @@ public:
         return HookAction::end({VerdictKind::Pass, "probe done", std::nullopt});
     }
 
-    std::vector<Finding> finish(RunContext&) override { return {}; }
+    std::vector<Finding> finish(RunContext&, const Stop&) override { return {}; }
 
     bool hit() const { return hit_; }
     const std::string& seen() const { return seen_; }

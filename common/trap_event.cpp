@@ -22,6 +22,7 @@ const char* name_of(FindingKind kind)
     case FindingKind::StaleCr3Write: return "stale-cr3-write";
     case FindingKind::Cr3NotActiveMm: return "cr3-not-active-mm";
     case FindingKind::FaultLivelock: return "page-fault-livelock";
+    case FindingKind::GuestDisagrees: return "guest-disagrees";
     }
     return "?";
 }

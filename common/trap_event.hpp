@@ -40,7 +40,9 @@ struct TrapEvent {
     uint64_t host_ns = 0;        // steady clock since the run started
 };
 
-enum class FindingKind { StaleCr3Write, Cr3NotActiveMm, FaultLivelock };
+// GuestDisagrees: the guest kernel's own count (struct cr3rig_accounting) and the
+// rig's findings differ, so one of them missed something.
+enum class FindingKind { StaleCr3Write, Cr3NotActiveMm, FaultLivelock, GuestDisagrees };
 
 const char* name_of(FindingKind kind);
 

@@ -93,7 +93,8 @@ std::optional<EventKind> event_kind(const std::string& type)
 
 std::optional<FindingKind> finding_kind(const std::string& kind)
 {
-    for (FindingKind k : {FindingKind::StaleCr3Write, FindingKind::Cr3NotActiveMm, FindingKind::FaultLivelock})
+    for (FindingKind k : {FindingKind::StaleCr3Write, FindingKind::Cr3NotActiveMm, FindingKind::FaultLivelock,
+                          FindingKind::GuestDisagrees})
         if (kind == name_of(k))
             return k;
     return std::nullopt;

@@ -262,6 +262,7 @@ std::string finding_label(const Finding& f, const Timeline& t)
     switch (f.kind) {
     case FindingKind::StaleCr3Write: return "stale-pgd write, seq " + std::to_string(f.seq);
     case FindingKind::Cr3NotActiveMm: return "CR3 is not active_mm's pgd, seq " + std::to_string(f.seq);
+    case FindingKind::GuestDisagrees: return "the guest's count disagrees";
     case FindingKind::FaultLivelock:
         return "page-fault livelock: " + std::to_string(f.count) + " faults" +
                (t.axis == TimeAxis::GuestNs && f.guest_ns ? ", " + format_duration_ns(f.guest_ns) : "");

@@ -5,6 +5,7 @@
 
 #include "traps/trap_detail.hpp"
 #include "vmm/kvm.hpp"
+#include "vmm/page_walk.hpp"
 
 namespace cr3rig {
 
@@ -38,9 +39,15 @@ void TrapEngine::rig_clock(RunContext& ctx, const VmExit& exit)
         }
         return;
     }
-    // The single steps through a read's window are the rig's own doing and differ from
-    // schedule to schedule: they do not advance guest time, so every schedule shares
-    // the timeline of the run without injection up to its read.
+    // The single steps through a read's window, and those toward an owed tick, are the
+    // rig's own doing and differ from schedule to schedule: they do not advance guest
+    // time, so every schedule shares the timeline of the run without injection up to
+    // its read.
+    if (tick_owed_) {
+        if (interruptible(ctx))
+            send_tick(ctx);
+        return;
+    }
     if (pending_)
         return;
     clock_exits_++;
@@ -57,8 +64,43 @@ void TrapEngine::rig_clock(RunContext& ctx, const VmExit& exit)
         }
     }
     if (rig_timer_vector_ && clock_exits_ % options_.rig_clock_exits == 0) {
-        ctx.vm.signal_msi(*rig_timer_vector_);
-        stats_.rig_ticks++;
+        if (interruptible(ctx)) {
+            send_tick(ctx);
+        } else {
+            tick_owed_ = true;
+            arm(ctx, true);
+        }
+    }
+}
+
+// A tick is sent only where the guest takes it at once: interrupts on and no
+// interrupt shadow. The LAPIC then delivers it at VM entry, before the same guest
+// instruction in every run. Sent while interrupts are off, it would wait for the
+// guest to turn them on, and the nested backend's emulator notices that at a point
+// that depends on how the host split its run (a run under load once counted 253
+// faults in a livelock instead of 254). So a tick due while interrupts are off is
+// owed: the rig steps the guest to the first instruction where they are on.
+bool TrapEngine::interruptible(RunContext& ctx)
+{
+    const kvm_regs& regs = ctx.vcpu.synced_regs();
+    if (!(regs.rflags & kRflagsIf))
+        return false;
+    if (!ctx.vcpu.get_vcpu_events().interrupt.shadow)
+        return true;
+    // `sti; hlt`, the idle loop: in the shadow of sti, at a hlt. A tick sent now wakes
+    // the hlt at once, the same in every run; stepping over the hlt instead can leave
+    // the nested backend's vCPU halted inside the handler with interrupts off.
+    auto next = read_guest_bytes(ctx.memory, ctx.vcpu.synced_sregs().cr3, regs.rip, 1);
+    return next && (*next)[0] == kHltOpcode;
+}
+
+void TrapEngine::send_tick(RunContext& ctx)
+{
+    ctx.vm.signal_msi(*rig_timer_vector_);
+    stats_.rig_ticks++;
+    if (tick_owed_) {
+        tick_owed_ = false;
+        arm(ctx, pending_.has_value() || stepping_over_);
     }
 }
 

@@ -72,7 +72,7 @@ void TrapEngine::arm(RunContext& ctx, bool single_step)
 {
     kvm_guest_debug dbg{};
     dbg.control = KVM_GUESTDBG_ENABLE;
-    if (single_step || full_step_) {
+    if (single_step || full_step_ || tick_owed_) {
         dbg.control |= KVM_GUESTDBG_SINGLESTEP;
         // Stepping a read or over a breakpoint must execute exactly that instruction:
         // no pending interrupt may slip in first. Otherwise interrupts flow.

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "common/hex.hpp"
+#include "cr3rig/abi.h"
+#include "traps/guest_accounting.hpp"
 #include "traps/history_writer.hpp"
 #include "traps/trap_detail.hpp"
 #include "vmm/elf_loader.hpp"
@@ -71,6 +73,21 @@ void TrapEngine::start(RunContext& ctx)
         history_->header(guest_, options_.policy.text(), backend());
 }
 
+// Compared only when the kernel keeps the count and the rig can make the same test
+// (the semantic symbols); a kernel without either is not asked.
+std::optional<Finding> TrapEngine::check_guest_accounting(RunContext& ctx, const std::vector<Finding>& findings)
+{
+    const Symbol* accounting = image_->find_symbol(CR3RIG_ACCOUNTING_SYMBOL);
+    if (!accounting || !offsets_)
+        return std::nullopt;
+    auto counted = read_guest_stale_writes(ctx.memory, ctx.vcpu.synced_sregs().cr3, accounting->value);
+    if (!counted) {
+        note(std::string("the guest's ") + CR3RIG_ACCOUNTING_SYMBOL + " is unreadable or lacks its magic: not compared");
+        return std::nullopt;
+    }
+    return compare_guest_accounting(*counted, findings);
+}
+
 void TrapEngine::note(const std::string& text)
 {
     if (std::find(notes_.begin(), notes_.end(), text) == notes_.end())
@@ -105,6 +122,9 @@ HookAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit)
             return HookAction::pause();
         }
     }
+    // Stepping toward an owed tick (rig_clock.cpp) the breakpoints are off: like full
+    // step mode, every instruction is then a candidate site.
+    bool stepping = full_step_ || tick_owed_;
     if (options_.rig_clock_exits)
         rig_clock(ctx, exit);
     if (history_)
@@ -121,11 +141,10 @@ HookAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit)
         if (stepping_over_) {
             stepping_over_ = false;
             arm(ctx, false);
-            return HookAction::consumed();
         }
-        if (!full_step_)
+        if (!stepping)
             return HookAction::consumed();
-        // Full-step mode: every instruction is a candidate site, look at this one.
+        // Stepping every instruction: look at this one.
     }
     uint64_t rip = ctx.vcpu.synced_regs().rip;
     if (auto it = trapped_.find(rip); it != trapped_.end() && !site_intact(ctx, it->second)) {
@@ -152,16 +171,24 @@ HookAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit)
     } else if (idt_loads_.count(rip)) {
         stats_.idt_loads++;
         step_over_breakpoint(ctx);  // at the step's exit watch_idt() sees the new IDTR
-    } else if (!full_step_) {
+    } else if (!stepping) {
         stats_.unexpected_debug_exits++;  // e.g. a #DB of the guest's own: let it go on
         step_over_breakpoint(ctx);
     }
     return HookAction::consumed();
 }
 
-std::vector<Finding> TrapEngine::finish(RunContext& ctx)
+std::vector<Finding> TrapEngine::finish(RunContext& ctx, const Stop& end)
 {
     std::vector<Finding> findings = detectors_.finish(stopped_for_livelock_);
+    // The guest's own count is complete only when the guest ended the run itself (or
+    // the rig did, on a livelock): a deadline or a crash can cut a count short.
+    bool guest_ended = end.kind == VerdictKind::Pass || end.kind == VerdictKind::Fail;
+    if (auto disagreement = guest_ended ? check_guest_accounting(ctx, findings) : std::nullopt) {
+        findings.insert(findings.begin(), *disagreement);  // first: the verdict names it
+        if (history_)
+            history_->finding(*disagreement);
+    }
     for (const auto& f : findings) {
         if (f.kind != FindingKind::FaultLivelock)
             continue;  // the others were recorded as they were made

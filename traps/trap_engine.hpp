@@ -88,7 +88,7 @@ public:
 
     void start(RunContext& ctx) override;
     HookAction on_exit(RunContext& ctx, const VmExit& exit) override;
-    std::vector<Finding> finish(RunContext& ctx) override;
+    std::vector<Finding> finish(RunContext& ctx, const Stop& end) override;
 
     const TrapStats& stats() const { return stats_; }
     const std::vector<Cr3Site>& sites() const { return sites_; }
@@ -119,6 +119,7 @@ private:
     };
 
     void note(const std::string& text);  // once per distinct text
+    std::optional<Finding> check_guest_accounting(RunContext& ctx, const std::vector<Finding>& findings);
     void use_sites(std::vector<Cr3Site> sites);
     bool site_intact(RunContext& ctx, const Cr3Site& site);
     void rescan(RunContext& ctx, uint64_t changed_at);
@@ -137,6 +138,8 @@ private:
     void inject(RunContext& ctx);
     void rig_clock(RunContext& ctx, const VmExit& exit);
     uint32_t timer_vector(RunContext& ctx);
+    bool interruptible(RunContext& ctx);
+    void send_tick(RunContext& ctx);
 
     const ElfImage* image_;
     TrapOptions options_;
@@ -168,6 +171,7 @@ private:
     bool paused_ = false;
     uint64_t clock_exits_ = 0;          // deterministic exits seen, for the rig clock
     std::optional<uint32_t> rig_timer_vector_;  // set once the guest's own timer is stopped
+    bool tick_owed_ = false;  // a tick came due with interrupts off: stepping to where they are on
     std::chrono::steady_clock::time_point start_;
 };
 

@@ -59,9 +59,9 @@ public:
     virtual ~RunHook() = default;
     virtual void start(RunContext& ctx) = 0;
     virtual HookAction on_exit(RunContext& ctx, const VmExit& exit) = 0;
-    // The run has ended (not paused): what the hook found. Any finding makes the
-    // verdict FAIL (compose_verdict).
-    virtual std::vector<Finding> finish(RunContext& ctx) = 0;
+    // The run has ended (not paused), as `end` says: what the hook found. Any finding
+    // makes the verdict FAIL (compose_verdict).
+    virtual std::vector<Finding> finish(RunContext& ctx, const Stop& end) = 0;
     // How often the run loop should get control back even while the vCPU is halted
     // (an Interrupted exit); zero: only at the deadline.
     virtual std::chrono::microseconds poke_interval() const { return std::chrono::microseconds::zero(); }

@@ -158,7 +158,7 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
     result.unclaimed_mmio_accesses = m.bus.unclaimed().mmio;
     std::vector<Finding> findings;
     if (hook)
-        findings = hook->finish(ctx);
+        findings = hook->finish(ctx, stop);
     result.verdict = compose_verdict(std::move(stop), std::move(findings));
     return result;
 }

@@ -2,6 +2,7 @@
 #include "kernel.h"
 
 struct kstats kstats;
+struct cr3rig_accounting cr3rig_accounting = {CR3RIG_ACCOUNTING_MAGIC, 0};
 
 int live_user_tasks(void)
 {

@@ -217,7 +217,6 @@ void ret_from_fork(void);
 
 /* ---- counters of the guest's own consistency checks ---- */
 struct kstats {
-    uint64_t stale_cr3_writes;   /* flush wrote a CR3 that is not current->active_mm's pgd */
     uint64_t cr3_mismatch_at_switch; /* switch_mm skipped while CR3 was not next's pgd */
     uint64_t tlb_flushes;
     uint64_t context_switches;
@@ -226,6 +225,8 @@ struct kstats {
     uint64_t rt_throttled_ticks;
 };
 extern struct kstats kstats;
+/* The kernel's own count of stale CR3 writes, where the rig reads it (cr3rig/abi.h). */
+extern struct cr3rig_accounting cr3rig_accounting;
 
 /* Tracepoints on the rig port (see CR3RIG_TP_* in cr3rig/abi.h). */
 #define trace(ev, a, b, c, d) rig_trace((ev), (a), (b), (c), (d))

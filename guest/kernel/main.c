@@ -106,7 +106,7 @@ static int summarize(unsigned free_before)
             problems++;
     }
     unsigned free_after = nr_free_pages();
-    print_line("lazytlb: ", "stale_cr3_writes", kstats.stale_cr3_writes);
+    print_line("lazytlb: ", "stale_cr3_writes", cr3rig_accounting.stale_cr3_writes);
     print_line("lazytlb: ", "cr3_mismatch_at_switch", kstats.cr3_mismatch_at_switch);
     print_line("lazytlb: ", "tlb_flushes", kstats.tlb_flushes);
     print_line("lazytlb: ", "context_switches", kstats.context_switches);
@@ -116,7 +116,7 @@ static int summarize(unsigned free_before)
     print_line("lazytlb: ", "pgds_freed", kstats.pgds_freed);
     print_line("lazytlb: ", "pages_leaked", free_before - free_after);
     print_line("lazytlb: ", "ticks", jiffies);
-    problems += kstats.stale_cr3_writes != 0;
+    problems += cr3rig_accounting.stale_cr3_writes != 0;
     problems += kstats.cr3_mismatch_at_switch != 0;
     problems += free_after != free_before;
     return problems;

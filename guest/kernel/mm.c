@@ -164,14 +164,20 @@ static void __native_flush_tlb(void)
      * `int $TIMER_VECTOR`: software interrupts at CPL0 fail on nested hosts.) */
     timer_tick_from_kernel();
 #endif
+    /* The guest's own consistency check: the value written must be the pgd of the mm
+     * this task runs on at that moment. Counting it changes nothing; it tells what
+     * happened. The write and the look at active_mm are one step with interrupts off:
+     * a tick right after the write would otherwise let a lazy switch change
+     * active_mm before the look, and a correct write would be counted stale. The
+     * window the patch closes, between the read and the write, stays open. */
+    uint64_t flags = local_irq_save();
     write_cr3(cr3);
-    kstats.tlb_flushes++;
-    /* The guest's own consistency check: after the write, CR3 must be the pgd of the
-     * mm this task runs on. Counting it changes nothing; it tells what happened. */
     uint64_t expected = (uint64_t)current->active_mm->pgd;
-    trace(CR3RIG_TP_CR3_WRITE, cr3, (uint64_t)current->pid, expected, 0);
     if (cr3 != expected)
-        kstats.stale_cr3_writes++;
+        cr3rig_accounting.stale_cr3_writes++;
+    local_irq_restore(flags);
+    kstats.tlb_flushes++;
+    trace(CR3RIG_TP_CR3_WRITE, cr3, (uint64_t)current->pid, expected, 0);
 #ifdef LAZYTLB_FIXED
     preempt_enable();
 #endif

@@ -30,7 +30,7 @@ public:
     {
         return exit.kind == ExitKind::Debug ? HookAction::pause() : HookAction::proceed();
     }
-    std::vector<Finding> finish(RunContext&) override { return {}; }
+    std::vector<Finding> finish(RunContext&, const Stop&) override { return {}; }
 
 private:
     uint64_t address_;

@@ -111,6 +111,20 @@ enum cr3rig_tracepoint {
     CR3RIG_TP_RT_THROTTLE = 7, /* 1 = throttled / 0 = unthrottled, tick */
 };
 
+/*
+ * A kernel's own count of what the rig detects, so that a disagreement between the
+ * two is seen, never silent. A kernel that keeps one exports an object of this
+ * layout under the symbol CR3RIG_ACCOUNTING_SYMBOL; the trap engine reads it when the
+ * guest ends its run and compares it with its findings.
+ */
+#define CR3RIG_ACCOUNTING_SYMBOL "cr3rig_accounting"
+#define CR3RIG_ACCOUNTING_MAGIC 0x746e756f63337263ull /* "cr3count" */
+
+struct cr3rig_accounting {
+    uint64_t magic;            /* CR3RIG_ACCOUNTING_MAGIC */
+    uint64_t stale_cr3_writes; /* CR3 writes whose value was not current->active_mm's pgd */
+};
+
 /* Guest physical memory layout that the VMM sets up (the page tables for ELF64 guests only). */
 #define CR3RIG_BOOT_GDT_GPA   0x1000u  /* flat GDT: 0x08 = 64-bit code, 0x10 = data, 0x18 = 32-bit code */
 #define CR3RIG_BOOT_PML4_GPA  0x2000u  /* identity map of the first 4 GiB, 2 MiB pages */
