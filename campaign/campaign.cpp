@@ -8,6 +8,7 @@
 #include "common/errors.hpp"
 #include "common/hex.hpp"
 #include "common/verdict.hpp"
+#include "traps/trap_engine.hpp"
 
 namespace cr3rig {
 
@@ -69,6 +70,19 @@ std::vector<std::string> split(const std::string& s, char sep)
     return parts;
 }
 
+// A token holds what a campaign ran with; other values were never a campaign's.
+void check_token_settings(const std::string& text, uint64_t clock, uint64_t faults)
+{
+    if (clock == kHostTime)
+        throw BadInput("replay token '" + text + "' has rig clock 0, host time, which no campaign runs on");
+    if (clock < kMinCampaignRigClock || clock > kMaxCampaignRigClock)
+        throw BadInput("replay token '" + text + "' has rig clock " + std::to_string(clock) +
+                       ", outside what a campaign takes (1 to 2^32 exits per tick)");
+    if (faults < kMinLivelockFaults || faults > kMaxLivelockFaults)
+        throw BadInput("replay token '" + text + "' has livelock threshold " + std::to_string(faults) +
+                       ", outside what a campaign takes (2 to 2^40 faults)");
+}
+
 }  // namespace
 
 std::pair<unsigned, unsigned> parse_shard(const std::string& text)
@@ -114,8 +128,9 @@ ReplayToken ReplayToken::decode(const std::string& text)
     auto clock = number<uint64_t>(parts[4]);
     auto faults = number<uint64_t>(parts[5]);
     auto reads = split(parts[2], '.'), delays = split(parts[3], '.');
-    if (!hash || !clock || !faults || *faults < 2 || reads.size() != delays.size() || reads.size() > kMaxPreemptions)
+    if (!hash || !clock || !faults || reads.size() != delays.size() || reads.size() > kMaxPreemptions)
         throw bad();
+    check_token_settings(text, *clock, *faults);
     for (size_t i = 0; i < reads.size(); i++) {
         auto read = number<uint64_t>(reads[i]);
         auto delay = number<unsigned>(delays[i]);
@@ -252,13 +267,17 @@ std::vector<FindingGroup> group_results(const std::vector<ScheduleResult>& resul
 
 int campaign_exit_code(const std::vector<ScheduleResult>& results)
 {
-    bool failed = false, broke = false;
+    bool failed = false, crashed = false, timed_out = false;
     for (const auto& r : results) {
         failed |= r.verdict == VerdictKind::Fail || r.signature != "clean";
-        broke |= r.verdict == VerdictKind::Crash || r.verdict == VerdictKind::Timeout;
+        crashed |= r.verdict == VerdictKind::Crash;
+        timed_out |= r.verdict == VerdictKind::Timeout;
     }
-    // A timeout among many schedules counts as a crash: 3, not a single run's 124.
-    return exit_code_of(failed ? VerdictKind::Fail : broke ? VerdictKind::Crash : VerdictKind::Pass);
+    VerdictKind worst = failed      ? VerdictKind::Fail
+                        : crashed   ? VerdictKind::Crash
+                        : timed_out ? VerdictKind::Timeout
+                                    : VerdictKind::Pass;
+    return exit_code_of(worst);
 }
 
 }  // namespace cr3rig

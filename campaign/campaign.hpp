@@ -26,6 +26,13 @@ struct Injection {
 // More preemptions per run than this multiply the schedules past any use.
 constexpr unsigned kMaxPreemptions = 4;
 
+// What `cr3rig campaign` accepts for --rig-clock and --livelock-faults, and so what a
+// replay token may hold: a campaign never runs on host time (rig clock 0).
+constexpr uint64_t kMinCampaignRigClock = 1;
+constexpr uint64_t kMaxCampaignRigClock = uint64_t{1} << 32;
+constexpr uint64_t kMinLivelockFaults = 2;
+constexpr uint64_t kMaxLivelockFaults = uint64_t{1} << 40;
+
 // The preemptions of one run, in increasing read order. As a policy:
 // nth:READ:DELAY[,READ:DELAY...].
 struct Schedule {
@@ -66,9 +73,10 @@ struct ReplayToken {
     uint64_t livelock_faults = 16;
 
     // "cr3rig1-<hash>-<reads>-<delays>-<clock>-<faults>", several reads and delays
-    // joined by dots: cr3rig1-...-2.5-0.3-32-16 is nth:2:0,5:3.
+    // joined by dots: cr3rig1-...-2.5-0.3-32-16 is nth:2:0,5:3. decode() throws
+    // BadInput for malformed text and for a clock or threshold no campaign uses.
     std::string encode() const;
-    static ReplayToken decode(const std::string& text);  // throws BadInput
+    static ReplayToken decode(const std::string& text);
 };
 
 uint64_t content_hash(const std::vector<uint8_t>& bytes);  // FNV-1a 64
@@ -89,6 +97,7 @@ struct ScheduleResult {
     // Per dynamic read of this run, its window (see extensions()); only when measured,
     // and not part of the JSON line.
     std::vector<unsigned> windows;
+    uint64_t reads = 0;  // dynamic CR3 reads of this run; not part of the JSON line either
 
     bool clean() const { return verdict == VerdictKind::Pass && signature == "clean"; }
     std::string to_json_line() const;
@@ -116,8 +125,10 @@ struct FindingGroup {
 // Groups by signature; the order is by each group's first schedule.
 std::vector<FindingGroup> group_results(const std::vector<ScheduleResult>& results);
 
-// A campaign's (or a merge's) exit code: that of a FAIL (1) when any schedule failed or
-// found something, else that of a CRASH (3) when any crashed or timed out, else 0.
+// A campaign's (or a merge's) exit code, the most telling of its schedules' verdicts:
+// that of a FAIL (1) when any schedule failed or found something, else that of a
+// CRASH (3) when any crashed, else that of a TIMEOUT (124) when any timed out, else 0.
+// A campaign of one schedule thus exits as `cr3rig replay` of it does.
 int campaign_exit_code(const std::vector<ScheduleResult>& results);
 
 }  // namespace cr3rig

@@ -39,6 +39,7 @@ ScheduleResult result_of(const TrappedResult& trapped, const Schedule& schedule,
         r.findings.push_back(describe(f));
     r.ms = std::chrono::duration<double, std::milli>(trapped.run.run_time).count();
     r.windows = trapped.read_windows;
+    r.reads = trapped.stats.reads;
     return r;
 }
 
@@ -58,11 +59,15 @@ std::vector<unsigned> windows_of_reference(const TrappedResult& reference)
 
 }  // namespace
 
-std::vector<unsigned> measure_windows(const ElfImage& image, const CampaignOptions& options)
+ReferenceRun reference_run(const ElfImage& image, const CampaignOptions& options)
 {
     TrapOptions trap_options = trap_options_for(options);
     trap_options.measure_windows = options.window_bound;
-    return windows_of_reference(TrappedRun(image, std::move(trap_options)).run(quiet_run_options(options)));
+    TrappedResult reference = TrappedRun(image, std::move(trap_options)).run(quiet_run_options(options));
+    ReferenceRun out{reference.run.verdict, {}};
+    if (out.verdict.passed())
+        out.windows = reference.read_windows;
+    return out;
 }
 
 ScheduleResult run_schedule(const ElfImage& image, const Schedule& schedule, const CampaignOptions& options,

@@ -23,9 +23,14 @@ struct CampaignOptions {
     unsigned max_preemptions = 1;
 };
 
-// Runs the guest once without injection and returns, per dynamic CR3 read, the
-// instructions to the next CR3 write. Throws if the reference run does not pass.
-std::vector<unsigned> measure_windows(const ElfImage& image, const CampaignOptions& options);
+// The guest run once without injection, in a fresh VM: its verdict and, per dynamic
+// CR3 read, the instructions to the next CR3 write. A campaign explores only a guest
+// whose reference run passes; any other verdict is the campaign's answer.
+struct ReferenceRun {
+    Verdict verdict;
+    std::vector<unsigned> windows;
+};
+ReferenceRun reference_run(const ElfImage& image, const CampaignOptions& options);
 
 // One schedule in a fresh VM (what `cr3rig replay` does), its CR3 history written to
 // `history_path` if one is given (the campaign's report of a finding group).
@@ -41,7 +46,7 @@ public:
     SnapshotCampaign(const ElfImage& image, const CampaignOptions& options);
 
     bool has_reads() const { return session_.has_reads(); }  // no CR3 read at all: nothing to explore
-    std::vector<unsigned> measure_windows();
+    std::vector<unsigned> measure_windows();  // throws if the reference run does not pass
     ScheduleResult run(const Schedule& schedule, size_t index, size_t sub = 0);
     std::chrono::nanoseconds last_restore_time() const { return session_.last_restore_time(); }
     uint64_t last_pages_restored() const { return session_.last_pages_restored(); }

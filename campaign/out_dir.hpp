@@ -1,8 +1,14 @@
-// A campaign's results as files: one shard's in its --out directory
-// (DIR/schedules-K-of-N.jsonl, a ScheduleResult JSON line each), and those of several
-// directories read back into one campaign (`cr3rig merge`).
+// A campaign shard's --out directory: DIR/schedules-K-of-N.jsonl (a ScheduleResult
+// JSON line each, appended as results arrive, in campaign order once the shard ends)
+// and DIR/summary-K-of-N.json (which campaign this is a shard of, and how far it got;
+// written before the first schedule as "incomplete", rewritten at the end). Both
+// files are replaced whole (written beside and renamed), so a stopped or killed
+// campaign leaves valid files. `cr3rig merge` reads them back (campaign/merge.hpp).
 #pragma once
 
+#include <cstdint>
+#include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -10,14 +16,50 @@
 
 namespace cr3rig {
 
-// Creates `dir` if needed and writes the results of shard K of N to it. Throws BadInput
-// when the file cannot be written.
-void write_results(const std::string& dir, unsigned shard_k, unsigned shard_n,
-                   const std::vector<ScheduleResult>& results);
+struct CampaignPlan;
+struct CampaignSettings;
 
-// Every schedules-*.jsonl in `dirs` (the finding groups' histories beside them are not
-// results), in campaign order, each (index, sub) once. Throws BadInput for a directory
-// that is not one, a line that is not a result, or no results at all.
-std::vector<ScheduleResult> merge_results(const std::vector<std::string>& dirs);
+struct ShardSummary {
+    std::string guest;  // as given on the command line
+    uint64_t guest_hash = 0;
+    unsigned shard_k = 1;
+    unsigned shard_n = 1;
+    // What decides the schedules and their verdicts ("rig_clock": "32", ...): shards
+    // merge only when theirs are equal.
+    std::map<std::string, std::string> settings;
+    size_t schedules = 0;  // one-preemption schedules in this shard
+    size_t roots_run = 0;
+    size_t runs = 0;  // results, extensions included
+    bool complete = false;
+    std::string stopped_by;  // when incomplete: "--time", "SIGINT", "SIGTERM"; empty: it did not finish
+
+    std::string to_json() const;
+    static ShardSummary from_json(const std::string& text);  // throws BadInput
+};
+
+// The summary of a planned shard, before any schedule ran.
+ShardSummary planned_summary(const std::string& guest, uint64_t guest_hash, const CampaignPlan& plan,
+                             const CampaignSettings& settings);
+
+std::string results_file_name(unsigned shard_k, unsigned shard_n);
+std::string summary_file_name(unsigned shard_k, unsigned shard_n);
+
+// Before anything runs: `dir` must be a directory that exists or can be made, and
+// must take files. Throws BadInput naming what is wrong.
+void check_out_dir(const std::string& dir);
+
+class ShardOutput {
+public:
+    // Writes the summary as planned (incomplete) and starts an empty results file.
+    ShardOutput(std::string dir, ShardSummary summary);
+
+    void add(const ScheduleResult& result);  // one line, flushed
+    // The results in campaign order and the final summary, each replacing its file.
+    void finish(const std::vector<ScheduleResult>& results, const ShardSummary& summary);
+
+private:
+    std::string dir_;
+    std::ofstream results_;
+};
 
 }  // namespace cr3rig

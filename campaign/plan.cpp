@@ -16,10 +16,10 @@ CampaignPlan plan_campaign(const ElfImage& image, const CampaignSettings& settin
         settings.shard.empty() ? std::pair{1u, 1u} : parse_shard(settings.shard);
     plan.start = CampaignClock::now();
 
-    std::vector<unsigned> windows = settings.fresh ? measure_windows(image, settings.options)
-                                                   : SnapshotCampaign(image, settings.options).measure_windows();
-    plan.reads = windows.size();
-    plan.schedules = enumerate_schedules(windows);
+    ReferenceRun reference = reference_run(image, settings.options);
+    plan.reference = reference.verdict;
+    plan.reads = reference.windows.size();
+    plan.schedules = enumerate_schedules(reference.windows);
     plan.enumerated = plan.schedules.size();
     if (settings.random_seed) {
         std::mt19937_64 rng(*settings.random_seed);

@@ -30,6 +30,7 @@ struct CampaignSettings {
 struct CampaignPlan {
     unsigned shard_k = 1;
     unsigned shard_n = 1;
+    Verdict reference;      // of the run without injection; not PASS: nothing else ran
     size_t reads = 0;       // dynamic CR3 reads of the reference run
     size_t enumerated = 0;  // schedules (read x offset), before shuffling and cutting
     std::vector<Schedule> schedules;  // shuffled and cut; an index is a position here
@@ -39,8 +40,9 @@ struct CampaignPlan {
 };
 
 // Parses the shard (BadInput), starts the campaign's clock, measures the windows in a
-// reference run (from the snapshot, or in a fresh VM with settings.fresh) and
-// enumerates, shuffles, cuts and shards the schedules.
+// reference run (in a fresh VM: it also gives the verdict of a guest that never reads
+// CR3, where a snapshot would have nothing to save) and enumerates, shuffles, cuts and
+// shards the schedules. A reference run that does not pass leaves no schedules.
 CampaignPlan plan_campaign(const ElfImage& image, const CampaignSettings& settings);
 
 }  // namespace cr3rig

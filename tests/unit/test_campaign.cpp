@@ -6,6 +6,7 @@
 
 #include "campaign/campaign.hpp"
 #include "common/errors.hpp"
+#include "tests/support/schedule_results.hpp"
 
 using namespace cr3rig;
 
@@ -20,15 +21,7 @@ Finding finding(FindingKind kind, uint64_t site, uint64_t other = 0, bool unreso
 
 ScheduleResult result(size_t index, VerdictKind verdict, const std::string& signature)
 {
-    ScheduleResult r;
-    r.index = index;
-    r.schedule = {index + 1, 0};
-    // Constructed, then appended: "t" + std::to_string() (string::insert) and r.token = "t"
-    // (string::replace) both get a false -Werror=restrict from g++ 12 at -O3 (GCC PR 105329).
-    r.token = std::string("t").append(std::to_string(index));
-    r.verdict = verdict;
-    r.signature = signature;
-    return r;
+    return testing::made_up_result(index, verdict, signature);
 }
 
 }  // namespace
@@ -224,4 +217,28 @@ TEST_CASE("a skipped schedule is grouped apart from the clean passes")
     CHECK(groups[0].count == 1);
     CHECK(groups[1].signature == "no finding, SKIP");
     CHECK(groups[1].count == 2);
+}
+
+TEST_CASE("a campaign exits 1 for findings, else 3 for crashes, else 124 for timeouts, as one schedule's replay")
+{
+    const auto pass = VerdictKind::Pass, fail = VerdictKind::Fail, crash = VerdictKind::Crash,
+               timeout = VerdictKind::Timeout;
+    CHECK(campaign_exit_code({result(0, pass, "clean")}) == 0);
+    CHECK(campaign_exit_code({result(0, pass, "clean"), result(1, timeout, "clean")}) == 124);
+    CHECK(campaign_exit_code({result(0, timeout, "clean"), result(1, crash, "clean")}) == 3);
+    CHECK(campaign_exit_code({result(0, timeout, "clean"), result(1, crash, "clean"), result(2, fail, "A")}) == 1);
+    for (auto kind : {pass, fail, crash, timeout})
+        CHECK(campaign_exit_code({result(0, kind, kind == fail ? "A" : "clean")}) == exit_code_of(kind));
+}
+
+TEST_CASE("replay tokens refuse a clock or livelock threshold no campaign runs with")
+{
+    CHECK(ReplayToken::decode("cr3rig1-0123456789abcdef-7-3-1-2").rig_clock == 1);
+    CHECK(ReplayToken::decode("cr3rig1-0123456789abcdef-7-3-4294967296-1099511627776").livelock_faults ==
+          uint64_t{1} << 40);
+    CHECK_THROWS_WITH(ReplayToken::decode("cr3rig1-0123456789abcdef-7-3-0-16"), Catch::Contains("host time"));
+    CHECK_THROWS_WITH(ReplayToken::decode("cr3rig1-0123456789abcdef-7-3-4294967297-16"),
+                      Catch::Contains("rig clock 4294967297"));
+    CHECK_THROWS_WITH(ReplayToken::decode("cr3rig1-0123456789abcdef-7-3-32-1099511627777"),
+                      Catch::Contains("livelock threshold"));
 }
