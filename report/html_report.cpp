@@ -27,24 +27,47 @@ std::string verdict_badge(const History& h)
     return "<span class=\"verdict v-" + cls + "\">" + escape_html(h.verdict->verdict) + "</span>";
 }
 
+// Says what a wide history's page puts together or leaves out (kHtmlLimits), so that
+// nobody takes the page for all of the history.
+void write_limits_note(const Timeline& t, std::ostream& out)
+{
+    size_t merged = t.lanes.empty() ? 0 : t.lanes.back().tasks;
+    if (merged > 1)
+        out << " · <span class=\"limits\">wide: " << t.tasks << " tasks; the " << t.lanes.size() - 1
+            << " with findings or the most events have a lane each, the other " << merged
+            << " share the last lane</span>";
+    if (t.pgds_held > t.pgds.size())
+        out << " · <span class=\"limits\">" << t.pgds.size() << " of " << t.pgds_held
+            << " pgds have a colour of their own, the others are grey</span>";
+}
+
+// The listings stop after this many entries and say how many they left out.
+void write_left_out(size_t left_out, const char* what, std::ostream& out)
+{
+    if (left_out)
+        out << "<p class=\"none left-out\">" << left_out << " more " << what
+            << " not shown here: <code>cr3rig trace FILE --to text</code> lists them all.</p>";
+}
+
 void write_header(const History& h, const Timeline& t, const SvgTimeline& svg, std::ostream& out)
 {
-    out << "<header><h1>cr3rig CR3 history: " << escape_html(h.run.guest.empty() ? h.name : h.run.guest)
+    out << "<header><h1>cr3rig CR3 history: " << escape_clipped(h.run.guest.empty() ? h.name : h.run.guest)
         << verdict_badge(h) << "</h1><div class=\"meta\">";
     if (h.verdict && !h.verdict->reason.empty())
-        out << escape_html(h.verdict->reason) << "<br>";
-    out << "inject <code>" << escape_html(h.run.inject) << "</code> · " << escape_html(h.run.backend) << "<br>"
+        out << escape_clipped(h.verdict->reason, kMaxSummaryBytes) << "<br>";
+    out << "inject <code>" << escape_clipped(h.run.inject) << "</code> · " << escape_clipped(h.run.backend) << "<br>"
         << h.events.size() << " events, " << t.lanes.size() << " task lane(s), " << h.findings.size()
         << " finding(s), " << t.storms.size() << " fault storm(s)";
     if (!h.events.empty())
         out << " · " << format_time(t.axis, t.t0) << " to " << format_time(t.axis, t.t1);
     if (svg.aggregated)
         out << " · dense: one mark per event kind per " << svg.bucket_px << " px column (its tooltip gives the count)";
-    out << " · from <code>" << escape_html(h.name) << "</code></div></header>\n<main>\n";
+    write_limits_note(t, out);
+    out << " · from <code>" << escape_clipped(h.name) << "</code></div></header>\n<main>\n";
     if (!h.warnings.empty()) {
         out << "<div class=\"warnings\"><b>Read with warnings:</b><ul>";
         for (const auto& w : h.warnings)
-            out << "<li>" << escape_html(w) << "</li>";
+            out << "<li>" << escape_clipped(w, kMaxSummaryBytes) << "</li>";
         out << "</ul></div>\n";
     }
 }
@@ -65,9 +88,12 @@ void write_legend(const Timeline& t, std::ostream& out)
         out << "<span><i class=\"swatch\" style=\"background:" << pgd_colour(i) << "\"></i><code>" << hex(t.pgds[i])
             << "</code>";
         if (owner != t.pgd_owners.end())
-            out << ' ' << escape_html(owner->second);
+            out << ' ' << escape_clipped(owner->second);
         out << "</span>";
     }
+    if (t.pgds_held > t.pgds.size())
+        out << "<span><i class=\"swatch\" style=\"background:" << kOtherPgdColour << "\"></i>"
+            << t.pgds_held - t.pgds.size() << " other pgds (not listed)</span>";
     out << "<span><i class=\"swatch hatched\"></i>not the task's own pgd</span></div>\n<div class=\"legend\"><b>Marks:</b>"
         << "<span>" << marker_icon("read") << "CR3 read</span><span>" << marker_icon("write") << "CR3 write</span>"
         << "<span>" << marker_icon("inj") << "injected timer interrupt</span><span>" << marker_icon("flush")
@@ -85,8 +111,8 @@ void write_context(const History& h, const Timeline& t, size_t at, std::ostream&
     for (size_t i = from; i < to; i++) {
         const TrapEvent& e = h.events[i];
         out << "<tr" << (i == at ? " class=\"at\"" : "") << "><td>" << format_time(t.axis, t.event_time[i])
-            << "</td><td>" << e.seq << "</td><td>" << escape_html(t.lanes[t.event_lane[i]].label) << "</td><td>"
-            << name_of(e.kind) << "</td><td>" << escape_html(event_value(e)) << "</td><td>" << escape_html(e.symbol)
+            << "</td><td>" << e.seq << "</td><td>" << escape_clipped(lane_label(e.task)) << "</td><td>"
+            << name_of(e.kind) << "</td><td>" << escape_html(event_value(e)) << "</td><td>" << escape_clipped(e.symbol)
             << "</td></tr>";
     }
     out << "</table></details>";
@@ -98,7 +124,8 @@ void write_findings(const History& h, const Timeline& t, std::ostream& out)
     if (h.findings.empty())
         out << "<p class=\"none\">None: no detector fired" << (h.verdict ? "" : " in what was recorded") << ".</p>";
     out << "<ol class=\"findings\">";
-    for (size_t f = 0; f < h.findings.size(); f++) {
+    size_t listed = std::min(h.findings.size(), kMaxFindingMarks);
+    for (size_t f = 0; f < listed; f++) {
         const Finding& finding = h.findings[f];
         std::string n = std::to_string(f + 1);
         auto storm = std::find_if(t.storms.begin(), t.storms.end(), [&](const Storm& s) { return s.finding == f; });
@@ -113,13 +140,15 @@ void write_findings(const History& h, const Timeline& t, std::ostream& out)
             out << "<b>" << name_of(finding.kind) << "</b> (not on the timeline: its event is not in the history)";
         out << " at seq " << finding.seq;
         if (at)
-            out << " · " << format_time(t.axis, t.event_time[*at]) << " · " << escape_html(t.lanes[t.event_lane[*at]].label);
-        out << "<div>" << escape_html(finding.summary) << "</div>";
+            out << " · " << format_time(t.axis, t.event_time[*at]) << " · " << escape_clipped(lane_label(h.events[*at].task));
+        out << "<div>" << escape_clipped(finding.summary, kMaxSummaryBytes) << "</div>";
         if (at)
             write_context(h, t, *at, out);
         out << "</li>";
     }
-    out << "</ol></section>\n";
+    out << "</ol>";
+    write_left_out(h.findings.size() - listed, "findings", out);
+    out << "</section>\n";
 }
 
 void write_storms(const History& h, const Timeline& t, std::ostream& out)
@@ -128,31 +157,34 @@ void write_storms(const History& h, const Timeline& t, std::ostream& out)
     if (t.storms.empty())
         out << "<p class=\"none\">No run of " << kStormMinFaults << " or more page faults at one address.</p>";
     out << "<ul>";
-    for (size_t s = 0; s < t.storms.size(); s++) {
+    size_t listed = std::min(t.storms.size(), kMaxStormsDrawn);
+    for (size_t s = 0; s < listed; s++) {
         const Storm& storm = t.storms[s];
         auto owner = t.pgd_owners.find(storm.cr3);
         out << "<li><a href=\"#storm-" << s << "\">" << storm.count << " faults</a>"
             << (storm.guest_ns ? " in " + format_duration_ns(storm.guest_ns) : "") << ", task "
-            << escape_html(t.lanes[storm.lane].label) << ", at rip <code>" << hex(storm.fault_rip)
+            << escape_clipped(lane_label(h.events[storm.first].task)) << ", at rip <code>" << hex(storm.fault_rip)
             << "</code> addr <code>" << hex(storm.fault_addr) << "</code> on CR3 <code>" << hex(storm.cr3) << "</code>"
-            << (owner == t.pgd_owners.end() ? "" : " (" + escape_html(owner->second) + ")") << ", seq "
+            << (owner == t.pgd_owners.end() ? "" : " (" + escape_clipped(owner->second) + ")") << ", seq "
             << h.events[storm.first].seq << "-" << h.events[storm.last].seq
             << (storm.finding ? " · reported as a page-fault livelock" : "") << "</li>";
     }
-    out << "</ul></section>\n";
+    out << "</ul>";
+    write_left_out(t.storms.size() - listed, "fault storms (their faults are drawn as single marks)", out);
+    out << "</section>\n";
 }
 
 }  // namespace
 
 void write_html_report(const History& h, std::ostream& out)
 {
-    Timeline t = build_timeline(h);
+    Timeline t = build_timeline(h, kHtmlLimits);
     SvgTimeline svg = render_svg_timeline(h, t);
     std::string title = "cr3rig: " + (h.run.guest.empty() ? h.name : h.run.guest) +
                         (h.verdict ? " " + h.verdict->verdict : std::string(" (incomplete)"));
     out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         << "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        << "<title>" << escape_html(title) << "</title><style>" << kReportCss << "</style><script>"
+        << "<title>" << escape_clipped(title) << "</title><style>" << kReportCss << "</style><script>"
         << kErrorCollectorJs << "</script></head>\n<body>\n";
     write_header(h, t, svg, out);
     out << "<section><h2>Timeline: the CR3 each task held</h2><div class=\"timeline-box\">" << svg.svg << "</div>\n";

@@ -108,7 +108,8 @@ Raster rasterize(const History& h, const Timeline& t, const Axis& axis, int buck
     };
     for (size_t i = 0; i < t.tenures.size(); i++) {
         const Tenure& ten = t.tenures[i];
-        size_t key = pgd_index[ten.pgd] * 2 + (ten.foreign ? 1 : 0);
+        auto listed = pgd_index.find(ten.pgd);  // a pgd past kHtmlLimits.max_pgds: the grey one after them
+        size_t key = (listed == pgd_index.end() ? t.pgds.size() : listed->second) * 2 + (ten.foreign ? 1 : 0);
         double a = axis.px(ten.start);
         double b = i + 1 == t.tenures.size() ? kPlotW : axis.px(ten.end);  // the last one is held to the end
         if (b <= a) {
@@ -137,8 +138,8 @@ Raster rasterize(const History& h, const Timeline& t, const Axis& axis, int buck
     }
 
     std::vector<bool> in_storm(h.events.size(), false);
-    r.storm_bars.resize(t.storms.size());
-    for (size_t s = 0; s < t.storms.size(); s++)
+    r.storm_bars.resize(std::min(t.storms.size(), kMaxStormsDrawn));
+    for (size_t s = 0; s < r.storm_bars.size(); s++)
         for (size_t i = t.storms[s].first; i <= t.storms[s].last; i++)
             if (h.events[i].kind == EventKind::PageFault) {
                 in_storm[i] = true;
@@ -187,6 +188,15 @@ void draw_axis(std::string& out, const Timeline& t, const Axis& axis, int bottom
            "</text></g>";
 }
 
+// "CR3 0x80a000 (mm of A)"; past the pgds with a colour, the grey one stands for the rest.
+std::string pgd_name(const Timeline& t, size_t pgd)
+{
+    if (pgd >= t.pgds.size())
+        return "one of " + std::to_string(t.pgds_held - t.pgds.size()) + " other pgds";
+    auto owner = t.pgd_owners.find(t.pgds[pgd]);
+    return "CR3 " + hex(t.pgds[pgd]) + (owner == t.pgd_owners.end() ? "" : " (" + owner->second + ")");
+}
+
 void draw_lanes(std::string& out, const Timeline& t, const Raster& r)
 {
     for (size_t lane = 0; lane < t.lanes.size(); lane++) {
@@ -194,16 +204,15 @@ void draw_lanes(std::string& out, const Timeline& t, const Raster& r)
         out += "<g class=\"lane\" id=\"lane-" + std::to_string(lane) + "\"><rect class=\"lane-bg" +
                std::string(lane % 2 ? " odd" : "") + "\" x=\"0\" y=\"" + std::to_string(y) + "\" width=\"" +
                std::to_string(kWidth) + "\" height=\"" + std::to_string(kLaneH) + "\"/><text class=\"lane-label\" x=\"8\" y=\"" +
-               std::to_string(y + kBarY + 12) + "\">" + escape_html(t.lanes[lane].label) + "</text>";
+               std::to_string(y + kBarY + 12) + "\">" + escape_clipped(t.lanes[lane].label, 24) + "</text>";
         for (const Run& run : r.runs[lane]) {
             size_t pgd = run.key / 2;
-            std::string owner = t.pgd_owners.count(t.pgds[pgd]) ? " (" + t.pgd_owners.at(t.pgds[pgd]) + ")" : "";
             std::string geometry = "x=\"" + std::to_string(kLeft + run.c0 * r.bucket) + "\" y=\"" +
                                    std::to_string(y + kBarY) + "\" width=\"" +
                                    std::to_string((run.c1 - run.c0) * r.bucket) + "\" height=\"" +
                                    std::to_string(kBarH) + "\"";
             out += "<rect class=\"p" + std::to_string(pgd) + "\" " + geometry + "><title>" +
-                   escape_html(t.lanes[lane].label) + " on CR3 " + hex(t.pgds[pgd]) + escape_html(owner) +
+                   escape_clipped(t.lanes[lane].label) + " on " + escape_clipped(pgd_name(t, pgd)) +
                    (run.key % 2 ? ", not the task's own pgd" : "") + "</title></rect>";
             if (run.key % 2)
                 out += "<rect class=\"foreign\" " + geometry + "/>";
@@ -223,7 +232,7 @@ void draw_marks(std::string& out, const History& h, const Timeline& t, const Ras
                                                std::to_string(e.seq) + "-" + std::to_string(h.events[m.last].seq);
         out += "<use href=\"#m-" + std::string(kind_class(e.kind)) + "\" class=\"k-" + kind_class(e.kind) +
                "\" x=\"" + num(kLeft + (col + 0.5) * r.bucket) + "\" y=\"" +
-               std::to_string(lane_top(t.event_lane[m.first]) + kind_y(e.kind)) + "\"><title>" + escape_html(title) +
+               std::to_string(lane_top(t.event_lane[m.first]) + kind_y(e.kind)) + "\"><title>" + escape_clipped(title, 2 * kMaxTextBytes) +
                "</title></use>";
     }
     out += "</g>";
@@ -231,7 +240,7 @@ void draw_marks(std::string& out, const History& h, const Timeline& t, const Ras
 
 void draw_storms(std::string& out, const History& h, const Timeline& t, const Axis& axis, const Raster& r)
 {
-    for (size_t s = 0; s < t.storms.size(); s++) {
+    for (size_t s = 0; s < r.storm_bars.size(); s++) {
         const Storm& storm = t.storms[s];
         int y = lane_top(storm.lane) + kBandY;
         double x0 = kLeft + axis.px(storm.start), x1 = std::max(kLeft + axis.px(storm.end), x0 + 3);
@@ -300,7 +309,7 @@ void draw_findings(std::string& out, const History& h, const Timeline& t, const 
                           : finding.kind == FindingKind::Cr3NotActiveMm ? "mm"
                                                                         : "livelock";
         out += "<g class=\"finding-mark fm-" + cls + "\" id=\"finding-" + std::to_string(f + 1) + "\" tabindex=\"0\"><title>" +
-               escape_html(describe(finding)) + "</title><line class=\"finding-line\" x1=\"" + num(x) + "\" x2=\"" +
+               escape_clipped(describe(finding), kMaxSummaryBytes) + "</title><line class=\"finding-line\" x1=\"" + num(x) + "\" x2=\"" +
                num(x) + "\" y1=\"" + std::to_string(label_y + 3) + "\" y2=\"" + std::to_string(bottom) + "\"/>";
         if (storm) {
             double x1 = std::max(kLeft + axis.px(storm->end), x + 3);
@@ -340,6 +349,8 @@ const char* kStyle =
 
 }  // namespace
 
+const char* const kOtherPgdColour = "#c9ccd1";
+
 std::string pgd_colour(size_t index)
 {
     // Tableau 10 without its red, which marks findings; then golden-angle hues.
@@ -367,6 +378,8 @@ SvgTimeline render_svg_timeline(const History& h, const Timeline& t)
                       "<style>" + kStyle;
     for (size_t i = 0; i < t.pgds.size(); i++)
         out += ".p" + std::to_string(i) + "{fill:" + pgd_colour(i) + "}";
+    if (t.pgds_held > t.pgds.size())
+        out += ".p" + std::to_string(t.pgds.size()) + "{fill:" + kOtherPgdColour + "}";
     out += "</style>";
     if (h.events.empty()) {
         out += "<text x=\"" + std::to_string(kWidth / 2) + "\" y=\"" + std::to_string(kTop + 20) +

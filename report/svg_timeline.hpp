@@ -7,6 +7,11 @@
 // shows per column the pgd held longest and one marker per event kind (its tooltip
 // gives the count), and the column width doubles until the drawing stays under
 // kMaxSvgElements. So 10 events and 100,000 both draw, in bounded size.
+//
+// Wide histories are bounded too (kHtmlLimits): at most 40 lanes, the last one shared
+// by the tasks past 39 ("19961 other tasks"); 24 pgds with a colour of their own, the
+// rest grey; the first kMaxStormsDrawn fault storms as bands, the faults of any other
+// as ordinary marks.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +23,9 @@
 namespace cr3rig::report {
 
 inline constexpr size_t kMaxSvgElements = 8000;  // shapes for tenures, markers and storm bars
-inline constexpr size_t kMaxFindingMarks = 200;  // findings drawn on the timeline (all are listed)
+inline constexpr size_t kMaxFindingMarks = 200;  // findings drawn on the timeline
+inline constexpr size_t kMaxStormsDrawn = 100;   // fault storms drawn as bands
+inline constexpr TimelineLimits kHtmlLimits{40, 24};
 
 struct SvgTimeline {
     std::string svg;
@@ -29,7 +36,9 @@ struct SvgTimeline {
 
 SvgTimeline render_svg_timeline(const History& history, const Timeline& timeline);
 
-// The colour of the i-th pgd of Timeline::pgds, as a CSS colour.
+// The colour of the i-th pgd of Timeline::pgds, as a CSS colour; the pgds past
+// kHtmlLimits.max_pgds are all drawn in kOtherPgdColour.
 std::string pgd_colour(size_t index);
+extern const char* const kOtherPgdColour;
 
 }  // namespace cr3rig::report

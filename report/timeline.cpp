@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 #include <tuple>
+#include <unordered_set>
 
 namespace cr3rig::report {
 
@@ -30,24 +32,67 @@ struct LaneKey {
 
 LaneKey key_of(const TrapEvent& e) { return e.task ? LaneKey{true, e.task->pid, e.task->name} : LaneKey{false, 0, ""}; }
 
-void assign_lanes(const History& h, Timeline& t)
+Lane lane_of(const LaneKey& key)
 {
-    std::map<LaneKey, size_t> index;
+    Lane lane{key.has_task ? std::optional<TaskId>(TaskId{key.pid, key.name}) : std::nullopt, "", 1};
+    lane.label = lane_label(lane.task);
+    return lane;
+}
+
+// The tasks that get a lane of their own when there are more than `room`: those whose
+// events hold a finding first (in finding order), then those with the most events.
+std::set<LaneKey> lanes_to_keep(const History& h, const Timeline& t, const std::map<LaneKey, size_t>& events_of,
+                                size_t room)
+{
+    std::set<LaneKey> kept;
+    for (const auto& f : h.findings) {
+        auto it = t.event_by_seq.find(f.seq);
+        if (kept.size() < room && it != t.event_by_seq.end())
+            kept.insert(key_of(h.events[it->second]));
+    }
+    std::vector<std::pair<size_t, LaneKey>> busiest;
+    for (const auto& [key, n] : events_of)
+        busiest.emplace_back(n, key);
+    std::stable_sort(busiest.begin(), busiest.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    for (size_t i = 0; i < busiest.size() && kept.size() < room; i++)
+        kept.insert(busiest[i].second);
+    return kept;
+}
+
+void assign_lanes(const History& h, const TimelineLimits& limits, Timeline& t)
+{
+    std::map<LaneKey, size_t> events_of;  // per task, its events; dropped once the lanes are chosen
     for (const auto& e : h.events)
-        index.emplace(key_of(e), 0);
+        events_of[key_of(e)]++;
+    t.tasks = events_of.size();
+    size_t room = std::max<size_t>(limits.max_lanes, 2);
+    std::map<LaneKey, size_t> index;
+    if (t.tasks <= room) {
+        for (const auto& [key, n] : events_of)
+            index.emplace(key, 0);
+    } else {
+        for (const auto& key : lanes_to_keep(h, t, events_of, room - 1))
+            index.emplace(key, 0);
+    }
     for (auto& [key, i] : index) {  // std::map order: task-less first, then by pid
         i = t.lanes.size();
-        t.lanes.push_back(key.has_task ? Lane{TaskId{key.pid, key.name}, ""} : Lane{std::nullopt, ""});
-        t.lanes.back().label = lane_label(t.lanes.back().task);
+        t.lanes.push_back(lane_of(key));
     }
-    for (const auto& e : h.events)
-        t.event_lane.push_back(index[key_of(e)]);
+    size_t others = t.tasks - index.size();
+    if (others)
+        t.lanes.push_back(Lane{std::nullopt, std::to_string(others) + " other tasks", others});
+    for (const auto& e : h.events) {
+        auto it = index.find(key_of(e));
+        t.event_lane.push_back(it == index.end() ? t.lanes.size() - 1 : it->second);
+    }
 }
 
 uint64_t cr3_after(const TrapEvent& e) { return e.kind == EventKind::Cr3Write ? e.value : e.cr3; }
 
-void build_tenures(const History& h, Timeline& t)
+void build_tenures(const History& h, const TimelineLimits& limits, Timeline& t)
 {
+    std::unordered_set<uint64_t> held;  // every pgd seen, to count them
+    std::unordered_set<uint64_t> listed;
     for (size_t i = 0; i < h.events.size(); i++) {
         const TrapEvent& e = h.events[i];
         uint64_t pgd = cr3_after(e);
@@ -60,13 +105,16 @@ void build_tenures(const History& h, Timeline& t)
             open.end = now;
         }
         t.tenures.push_back(Tenure{t.event_lane[i], pgd, foreign, now, now, e.seq});
-        if (std::find(t.pgds.begin(), t.pgds.end(), pgd) == t.pgds.end())
+        if (held.insert(pgd).second && t.pgds.size() < limits.max_pgds) {
             t.pgds.push_back(pgd);
+            listed.insert(pgd);
+        }
     }
+    t.pgds_held = held.size();
     if (!t.tenures.empty())
         t.tenures.back().end = t.t1;
     for (const auto& e : h.events)
-        if (e.own_mm_pgd && e.task && !t.pgd_owners.count(*e.own_mm_pgd))
+        if (e.own_mm_pgd && e.task && listed.count(*e.own_mm_pgd) && !t.pgd_owners.count(*e.own_mm_pgd))
             t.pgd_owners[*e.own_mm_pgd] = "mm of " + e.task->name;
 }
 
@@ -103,7 +151,7 @@ void build_storms(const History& h, Timeline& t)
 
 }  // namespace
 
-Timeline build_timeline(const History& h)
+Timeline build_timeline(const History& h, const TimelineLimits& limits)
 {
     Timeline t;
     t.axis = choose_axis(h);
@@ -117,8 +165,8 @@ Timeline build_timeline(const History& h)
         t.t0 = *std::min_element(t.event_time.begin(), t.event_time.end());
         t.t1 = *std::max_element(t.event_time.begin(), t.event_time.end());
     }
-    assign_lanes(h, t);
-    build_tenures(h, t);
+    assign_lanes(h, limits, t);
+    build_tenures(h, limits, t);
     build_storms(h, t);
     for (const auto& f : h.findings) {
         auto it = t.event_by_seq.find(f.seq);

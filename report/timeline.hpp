@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,10 +20,20 @@ namespace cr3rig::report {
 enum class TimeAxis { GuestNs, Seq };
 
 // One task; events recorded without a task (before the scheduler ran, or a guest that
-// exports no task symbols) share the lane without one.
+// exports no task symbols) share the lane without one. Past TimelineLimits::max_lanes,
+// the tasks left over share one last lane, "19961 other tasks" (`tasks` > 1).
 struct Lane {
     std::optional<TaskId> task;
-    std::string label;  // "A (pid 2)", or "no task"
+    std::string label;  // "A (pid 2)", "no task", or "19961 other tasks"
+    size_t tasks = 1;   // how many tasks the lane stands for
+};
+
+// What a view can show. The HTML page draws a lane per task and a colour per pgd, so
+// without limits a history of 20,000 tasks made a page of 12 MB and took 540 MB to
+// draw; the text and Perfetto views list every event anyway and take no limits.
+struct TimelineLimits {
+    size_t max_lanes = std::numeric_limits<size_t>::max();  // the last one is "other tasks"
+    size_t max_pgds = std::numeric_limits<size_t>::max();   // pgds with their own colour
 };
 
 // A stretch of time during which one task ran on one CR3, as seen at the trapped
@@ -51,12 +62,14 @@ struct Storm {
 struct Timeline {
     TimeAxis axis = TimeAxis::Seq;
     double t0 = 0, t1 = 0;             // first and last event time
-    std::vector<Lane> lanes;           // ordered by pid, the task-less lane first
+    std::vector<Lane> lanes;           // ordered by pid, the task-less lane first, "other tasks" last
+    size_t tasks = 0;                  // distinct tasks (the task-less lane counts as one)
     std::vector<size_t> event_lane;    // per event of the history
     std::vector<double> event_time;    // per event of the history
     std::vector<Tenure> tenures;       // in time order
-    std::vector<uint64_t> pgds;        // every CR3 value held, in order of first appearance
-    std::map<uint64_t, std::string> pgd_owners;  // pgd -> "mm of A" where an event says so
+    std::vector<uint64_t> pgds;        // the CR3 values held, in order of first appearance, up to max_pgds
+    size_t pgds_held = 0;              // distinct CR3 values held, also those past max_pgds
+    std::map<uint64_t, std::string> pgd_owners;  // pgd of `pgds` -> "mm of A" where an event says so
     std::vector<Storm> storms;
     std::map<uint64_t, size_t> event_by_seq;
     // Per finding: the event it points at (its seq), if that event is in the history.
@@ -65,7 +78,7 @@ struct Timeline {
 
 inline constexpr uint64_t kStormMinFaults = 8;
 
-Timeline build_timeline(const History& history);
+Timeline build_timeline(const History& history, const TimelineLimits& limits = {});
 
 // "12.345 ms" / "870 us" / "35 ns" for guest time spans; "seq 42" on the seq axis.
 std::string format_time(TimeAxis axis, double t);

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/hex.hpp"
+#include "traps/debug_slots.hpp"
 #include "traps/trap_detail.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/kvm.hpp"
@@ -29,7 +30,7 @@ void TrapEngine::use_sites(std::vector<Cr3Site> sites)
         else
             flush_sites_[site.address] = site;
     }
-    full_step_ = trapped_.size() > kHwSlots;
+    plan_slots();
 }
 
 // A guest may rewrite its own code. A breakpoint that fires where the scanned
@@ -68,8 +69,48 @@ void TrapEngine::rescan(RunContext& ctx, uint64_t changed_at)
     arm(ctx, pending_.has_value() || stepping_over_);
 }
 
+unsigned DebugSlots::used() const { return reads + writes + (pf_entry ? 1 : 0) + flushes + lidts; }
+
+DebugSlots plan_debug_slots(unsigned reads, unsigned writes, size_t flush_sites, size_t lidt_sites,
+                            bool pf_entry_known)
+{
+    DebugSlots slots{reads + writes > kHwSlots, reads, writes, false, 0, 0};
+    if (slots.single_step)
+        return slots;
+    slots.pf_entry = slots.used() < kHwSlots && (lidt_sites > 0 || pf_entry_known);
+    slots.flushes = static_cast<unsigned>(std::min<size_t>(flush_sites, kHwSlots - slots.used()));
+    slots.lidts = static_cast<unsigned>(std::min<size_t>(lidt_sites, kHwSlots - slots.used()));
+    return slots;
+}
+
+std::string describe(const DebugSlots& s)
+{
+    if (s.single_step)
+        return "single-step through all guest code: " + std::to_string(s.reads) + " reads + " +
+               std::to_string(s.writes) + " writes > " + std::to_string(kHwSlots) +
+               " debug registers, and software breakpoints fail on nested hosts (int3 at CPL0)";
+    return "hardware breakpoints: " + std::to_string(s.reads) + " read, " + std::to_string(s.writes) + " write" +
+           (s.pf_entry ? ", #PF entry" : "") + (s.flushes ? ", " + std::to_string(s.flushes) + " flush" : "") +
+           (s.lidts ? ", " + std::to_string(s.lidts) + " lidt" : "") + " (" + std::to_string(s.used()) + " of " +
+           std::to_string(kHwSlots) + " slots)";
+}
+
+std::string TrapEngine::backend() const { return describe(slots_); }
+
+void TrapEngine::plan_slots()
+{
+    unsigned reads = 0, writes = 0;
+    for (const auto& [addr, site] : trapped_)
+        (site.kind == SiteKind::Cr3Read ? reads : writes)++;
+    slots_ = plan_debug_slots(reads, writes, flush_sites_.size(), idt_loads_.size(), pf_entry_.has_value());
+    full_step_ = slots_.single_step;
+}
+
+// Programs the debug registers as slots_ shares them out (in its order, so a slot
+// does not move when the #PF entry is found), or single-steps.
 void TrapEngine::arm(RunContext& ctx, bool single_step)
 {
+    plan_slots();
     kvm_guest_debug dbg{};
     dbg.control = KVM_GUESTDBG_ENABLE;
     if (single_step || full_step_ || tick_owed_) {
@@ -78,43 +119,48 @@ void TrapEngine::arm(RunContext& ctx, bool single_step)
         // no pending interrupt may slip in first. Otherwise interrupts flow.
         if (pending_ || stepping_over_)
             dbg.control |= guest_debug_flags_ & KVM_GUESTDBG_BLOCKIRQ;
-    } else {
-        dbg.control |= KVM_GUESTDBG_USE_HW_BP;
-        uint64_t dr7 = 0x600;
-        unsigned slot = 0;
-        for (const auto& [addr, site] : trapped_) {
-            dbg.arch.debugreg[slot] = addr;
-            dr7 |= 2ull << (slot * 2);  // global enable, execute, 1 byte
-            slot++;
-        }
-        if (pf_entry_ && slot < kHwSlots) {
-            dbg.arch.debugreg[slot] = *pf_entry_;
-            dr7 |= 2ull << (slot * 2);
-            slot++;
-        }
-        flush_armed_.clear();
-        for (auto it = flush_sites_.begin(); it != flush_sites_.end() && slot < kHwSlots; ++it, ++slot) {
-            dbg.arch.debugreg[slot] = it->first;
-            dr7 |= 2ull << (slot * 2);
-            flush_armed_.push_back(it->first);
-        }
-        if (flush_armed_.size() < flush_sites_.size())
-            note(std::to_string(flush_sites_.size() - flush_armed_.size()) +
-                 " TLB-flush sites (invlpg/invpcid/mov cr4) not trapped: no debug register left");
-        // IDT loads come last: the IDT is also re-read at every exit, so only a fault
-        // between a `lidt` and the next exit can be missed without them.
-        size_t idt_armed = 0;
-        for (auto it = idt_loads_.begin(); it != idt_loads_.end() && slot < kHwSlots; ++it, ++slot, ++idt_armed) {
-            dbg.arch.debugreg[slot] = *it;
-            dr7 |= 2ull << (slot * 2);
-        }
-        if (idt_armed < idt_loads_.size())
-            note(std::to_string(idt_loads_.size() - idt_armed) +
-                 " lidt sites not trapped (no debug register left): the #PF entry is found again at the next "
-                 "exit after an IDT load, so faults in between are not seen");
-        dbg.arch.debugreg[7] = dr7;
+        ctx.vcpu.set_guest_debug(dbg);
+        return;
     }
+    dbg.control |= KVM_GUESTDBG_USE_HW_BP;
+    uint64_t dr7 = 0x600;
+    unsigned slot = 0;
+    auto use_slot = [&](std::optional<uint64_t> addr) {
+        if (addr) {
+            dbg.arch.debugreg[slot] = *addr;
+            dr7 |= 2ull << (slot * 2);  // global enable, execute, 1 byte
+        }
+        slot++;
+    };
+    for (const auto& [addr, site] : trapped_)
+        use_slot(addr);
+    if (slots_.pf_entry)
+        use_slot(pf_entry_);  // none yet: the slot waits, disabled, for the guest's IDT
+    flush_armed_.clear();
+    for (auto it = flush_sites_.begin(); flush_armed_.size() < slots_.flushes; ++it) {
+        use_slot(it->first);
+        flush_armed_.push_back(it->first);
+    }
+    auto lidt = idt_loads_.begin();
+    for (unsigned i = 0; i < slots_.lidts; i++)
+        use_slot(*lidt++);
+    note_untrapped();
+    dbg.arch.debugreg[7] = dr7;
     ctx.vcpu.set_guest_debug(dbg);
+}
+
+// What no debug register was left for, said once in the notes.
+void TrapEngine::note_untrapped()
+{
+    if (slots_.flushes < flush_sites_.size())
+        note(std::to_string(flush_sites_.size() - slots_.flushes) +
+             " TLB-flush sites (invlpg/invpcid/mov cr4) not trapped: no debug register left");
+    // IDT loads come last: the IDT is also re-read at every exit, so only a fault
+    // between a `lidt` and the next exit can be missed without them.
+    if (slots_.lidts < idt_loads_.size())
+        note(std::to_string(idt_loads_.size() - slots_.lidts) +
+             " lidt sites not trapped (no debug register left): the #PF entry is found again at the next "
+             "exit after an IDT load, so faults in between are not seen");
 }
 
 // The guest's IDT can move or change at run time (it has none at entry): find the

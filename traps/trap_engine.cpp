@@ -20,25 +20,6 @@ TrapEngine::TrapEngine(const ElfImage& image, TrapOptions options, HistoryWriter
 {
 }
 
-std::string TrapEngine::backend() const
-{
-    unsigned reads = 0, writes = 0;
-    for (const auto& [addr, site] : trapped_)
-        (site.kind == SiteKind::Cr3Read ? reads : writes)++;
-    if (full_step_)
-        return "single-step through all guest code: " + std::to_string(reads) + " reads + " + std::to_string(writes) +
-               " writes > " + std::to_string(kHwSlots) + " debug registers, and software breakpoints fail on " +
-               "nested hosts (int3 at CPL0)";
-    unsigned used = reads + writes + (pf_entry_ ? 1 : 0) + static_cast<unsigned>(flush_armed_.size());
-    unsigned lidt = std::min(static_cast<unsigned>(idt_loads_.size()), kHwSlots - std::min(used, kHwSlots));
-    used += lidt;
-    return "hardware breakpoints: " + std::to_string(reads) + " read, " + std::to_string(writes) + " write" +
-           (pf_entry_ ? ", #PF entry" : "") +
-           (flush_armed_.empty() ? "" : ", " + std::to_string(flush_armed_.size()) + " flush") +
-           (lidt ? ", " + std::to_string(lidt) + " lidt" : "") + " (" + std::to_string(used) + " of " +
-           std::to_string(kHwSlots) + " slots)";
-}
-
 void TrapEngine::start(RunContext& ctx)
 {
     if (started_) {  // going on from a pause or a snapshot: the vCPU needs our set-up again

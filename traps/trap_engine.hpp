@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "traps/cr3_site.hpp"
+#include "traps/debug_slots.hpp"
 #include "traps/detectors.hpp"
 #include "traps/injection_policy.hpp"
 #include "vmm/run_hook.hpp"
@@ -93,7 +94,7 @@ public:
     const TrapStats& stats() const { return stats_; }
     const std::vector<Cr3Site>& sites() const { return sites_; }
     // "hardware breakpoints: 1 read, 1 write, #PF entry (3 of 4 slots)", or the
-    // single-step fallback.
+    // single-step fallback: describe(DebugSlots), for the history header and stderr alike.
     std::string backend() const;
     const std::vector<std::string>& notes() const { return notes_; }
     // With measure_windows: per dynamic read, the instructions from it to the next CR3
@@ -123,6 +124,8 @@ private:
     void use_sites(std::vector<Cr3Site> sites);
     bool site_intact(RunContext& ctx, const Cr3Site& site);
     void rescan(RunContext& ctx, uint64_t changed_at);
+    void plan_slots();      // slots_ and full_step_ from the sites and the #PF entry
+    void note_untrapped();  // notes what no debug register was left for
     void arm(RunContext& ctx, bool single_step);
     void watch_idt(RunContext& ctx);
     void step_over_breakpoint(RunContext& ctx);
@@ -154,6 +157,7 @@ private:
     std::vector<uint64_t> flush_armed_;
     std::set<uint64_t> idt_loads_;  // lidt sites, armed with what debug registers are left
     std::optional<uint64_t> pf_entry_;
+    DebugSlots slots_;  // how the debug registers are shared out (plan_slots)
     uint64_t idt_base_ = 0, idt_limit_ = 0;
     std::optional<Offsets> offsets_;
     std::optional<PendingRead> pending_;

@@ -10,6 +10,7 @@ namespace cr3rig {
 
 struct EmbeddedGuest {
     std::string name;  // "hello", "lazytlb-buggy", ...
+    std::string description;  // one line for `cr3rig guests` (add_guest's DESCRIPTION in guest/CMakeLists.txt)
     std::span<const uint8_t> image;
 };
 

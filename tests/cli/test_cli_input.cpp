@@ -69,14 +69,14 @@ TEST_CASE("cr3rig guests lists the multiboot guests with their kind")
 {
     auto r = run_command(cli("guests"));
     CHECK(r.exit_code == 0);
-    // Each line: builtin:NAME <tab> N bytes <tab> kind.
+    // Each line: builtin:NAME <tab> N bytes <tab> kind <tab> description.
     auto kind_of = [&](const std::string& name) {
         std::string start = "builtin:" + name + "\t";
         size_t at = r.output.find(start);
         if (at == std::string::npos)
             return std::string("(not listed)");
-        std::string line = r.output.substr(at, r.output.find('\n', at) - at);
-        return line.substr(line.rfind('\t') + 1);
+        size_t kind = r.output.find('\t', at + start.size()) + 1;
+        return r.output.substr(kind, r.output.find('\t', kind) - kind);
     };
     for (const char* name : {"mb-pass", "mb-fail", "mb-skip", "mb-args", "mb-fwcfg", "mb-timeout", "mb-cr3-switch"})
         CHECK(kind_of(name) == "multiboot");

@@ -68,3 +68,41 @@ TEST_CASE("run --report without a guest writes a report for each kernel of the p
     CHECK_THAT(read_file(fixed), Catch::Contains("Findings (0)"));
     CHECK_FALSE(std::filesystem::exists(base));
 }
+
+namespace {
+
+// The `backend` of a history's header line (written by nlohmann::json, no quotes inside).
+std::string header_backend(const std::string& history)
+{
+    std::string line = history.substr(0, history.find('\n'));
+    const std::string key = "\"backend\":\"";
+    size_t at = line.find(key);
+    if (at == std::string::npos)
+        return "(no backend in the header: " + line + ")";
+    at += key.size();
+    return line.substr(at, line.find('"', at) - at);
+}
+
+}  // namespace
+
+// The header was written before the guest loaded its IDT and counted "1 read, 1 write,
+// 1 lidt (3 of 4 slots)"; the `traps:` line, written at the end, "... #PF entry, 1 lidt
+// (4 of 4 slots)". Both now describe the one DebugSlots (traps/debug_slots.hpp).
+TEST_CASE("the history's header and the traps: line on stderr count the same debug-register slots")
+{
+    ScratchDir scratch;
+    std::string trace = (scratch.dir / "slots.jsonl").string();
+    struct Case {
+        const char* args;
+        const char* backend_starts;
+    };
+    for (Case c : {Case{"builtin:lazytlb-buggy --inject after-read --rig-clock 32",
+                        "hardware breakpoints: 1 read, 1 write, #PF entry, 1 lidt (4 of 4 slots)"},
+                   Case{"builtin:cr3-switch-inline", "single-step through all guest code: 3 reads + 3 writes"}}) {
+        auto r = run_command(std::string(CR3RIG_BINARY) + " run " + c.args + " --trace " + trace);
+        INFO(c.args << "\n" << r.output);
+        std::string backend = header_backend(read_file(trace));
+        CHECK_THAT(backend, Catch::StartsWith(c.backend_starts));
+        CHECK_THAT(r.output, Catch::Contains("cr3rig: traps: " + backend + "; inject "));
+    }
+}

@@ -14,33 +14,20 @@
 #include "report/text_listing.hpp"
 #include "tests/support/line_match.hpp"
 #include "tests/support/report_data.hpp"
+#include "tests/support/text_count.hpp"
 #include "tests/support/trace_event_check.hpp"
 #include "traps/history_writer.hpp"
 
 using namespace cr3rig;
 using namespace cr3rig::report;
+using cr3rig::testing::count;
 using cr3rig::testing::data_path;
+using cr3rig::testing::render;
 using nlohmann::json;
 
 namespace {
 
 History buggy() { return read_history_file(data_path(cr3rig::testing::kBuggyTrace)); }
-
-template <typename Writer>
-std::string render(const History& h, Writer write)
-{
-    std::ostringstream out;
-    write(h, out);
-    return out.str();
-}
-
-size_t count(const std::string& text, const std::string& what)
-{
-    size_t n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size()))
-        n++;
-    return n;
-}
 
 std::vector<std::string> lines_of(const std::string& text)
 {
