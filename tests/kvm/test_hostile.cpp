@@ -122,3 +122,13 @@ TEST_CASE("a run killed with SIGKILL leaves a valid prefix of its trace")
     CHECK_THAT(shown.output, Catch::Contains("the run did not finish"));
     std::remove(trace.c_str());
 }
+
+TEST_CASE("an assert whose file name lies outside guest memory still fails the run")
+{
+    auto r = run_command(cli("run builtin:hostile-bad-assert -q"));
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Catch::Contains("guest assert failed at <file name unreadable: guest-physical range"));
+    CHECK_THAT(r.output, Catch::Contains(":42: hostile-bad-assert: 1 == 2"));
+    CHECK_THAT(r.output, !Catch::Contains("the rig let the malformed assert pass"));
+}
