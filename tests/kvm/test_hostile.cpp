@@ -132,3 +132,18 @@ TEST_CASE("an assert whose file name lies outside guest memory still fails the r
     CHECK_THAT(r.output, Catch::Contains(":42: hostile-bad-assert: 1 == 2"));
     CHECK_THAT(r.output, !Catch::Contains("the rig let the malformed assert pass"));
 }
+
+TEST_CASE("a CR3 write with reserved bits raises #GP(0) for the guest to handle, trapped or not")
+{
+    // The guest checks its handler ran with RIP at the mov, error code 0, RF in the
+    // pushed RFLAGS and CR3 unchanged; then that a valid write still loads CR3.
+    for (std::string mode : {"", "--inject none ", "--inject after-read "}) {
+        auto r = run_command(cli("run builtin:hostile-cr3-gp " + mode + "--serial-log /dev/stdout"));
+        INFO(mode << "\n" << r.output);
+        CHECK(r.exit_code == 0);
+        CHECK_THAT(r.output, Catch::Contains("hostile-cr3-gp: bit 63 without PCIDE: #GP(0)"));
+        CHECK_THAT(r.output, Catch::Contains("hostile-cr3-gp: a valid write still loads CR3"));
+        if (!mode.empty())
+            CHECK_THAT(r.output, !Catch::Contains("host error"));
+    }
+}
