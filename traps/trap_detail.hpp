@@ -13,8 +13,6 @@ namespace cr3rig::trap_detail {
 
 constexpr unsigned kHwSlots = 4;
 constexpr uint64_t kDr6SingleStep = 1ull << 14;
-constexpr uint64_t kCr4Pcide = 1ull << 17;
-constexpr uint64_t kCr3NoFlush = 1ull << 63;
 constexpr unsigned kLapicLvtTimer = 0x320;
 constexpr unsigned kLapicTimerInitialCount = 0x380;
 constexpr unsigned kLapicIrr = 0x200;

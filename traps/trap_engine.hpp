@@ -130,6 +130,7 @@ private:
     void watch_idt(RunContext& ctx);
     void step_over_breakpoint(RunContext& ctx);
     void emulate(RunContext& ctx, const Cr3Site& site, uint64_t value);
+    bool faults_like_the_cpu(RunContext& ctx, const Cr3Site& site);
     TrapEvent make_event(RunContext& ctx, EventKind kind, uint64_t rip);
     void add_task_info(RunContext& ctx, TrapEvent& event);
     void record(const TrapEvent& event);

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "common/hex.hpp"
+#include "traps/cr3_rules.hpp"
 #include "traps/trap_detail.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/guest_memory.hpp"
@@ -14,6 +16,46 @@
 namespace cr3rig {
 
 using namespace trap_detail;
+
+namespace {
+
+constexpr uint8_t kGeneralProtection = 13;
+constexpr uint64_t kRflagsResume = 1ull << 16;
+
+// Writing the special registers back also re-queues an interrupt KVM is in the middle
+// of injecting (sregs.interrupt_bitmap); that interrupt comes before the instruction.
+bool kvm_injecting_interrupt(RunContext& ctx)
+{
+    const auto& pending = ctx.vcpu.synced_sregs().interrupt_bitmap;
+    return std::any_of(std::begin(pending), std::end(pending), [](uint64_t w) { return w != 0; });
+}
+
+// Why the CPU would raise #GP(0) at this CR3 access instead of performing it, or ""
+// if it would perform it (traps/cr3_rules.hpp).
+std::string cr3_access_fault(RunContext& ctx, const Cr3Site& site, uint64_t value)
+{
+    const kvm_sregs& s = ctx.vcpu.synced_sregs();
+    if (cr_access_faults_at(s))
+        return "at CPL " + std::to_string(s.cs.selector & 3);
+    if (site.kind == SiteKind::Cr3Write && Cr3Rules::of_cpuid(ctx.vcpu.cpuid()).write_faults(value, s.cr4))
+        return "reserved bits set";
+    return "";
+}
+
+// Raises #GP(0) at the access as the CPU does: RIP stays at the instruction, CR3 and
+// the register as they were, and the RFLAGS image the handler finds has RF set, as
+// for every fault. Returns false, doing nothing, while KVM is injecting an interrupt:
+// that goes first, so the caller lets the CPU execute (and fault on) the instruction.
+bool raise_general_protection(RunContext& ctx)
+{
+    if (kvm_injecting_interrupt(ctx))
+        return false;
+    ctx.vcpu.regs_for_write().rflags |= kRflagsResume;
+    ctx.vcpu.inject_exception(kGeneralProtection, 0);
+    return true;
+}
+
+}  // namespace
 
 TrapEvent TrapEngine::make_event(RunContext& ctx, EventKind kind, uint64_t rip)
 {
@@ -64,8 +106,27 @@ void TrapEngine::add_task_info(RunContext& ctx, TrapEvent& e)
     e.own_mm_pgd = pgd_of(offsets_->task_mm);
 }
 
+// A CR3 access the CPU would refuse with #GP(0): no access happens, so nothing is
+// recorded; the guest gets its #GP, from the rig or, where the rig cannot give it,
+// from the CPU executing the instruction.
+bool TrapEngine::faults_like_the_cpu(RunContext& ctx, const Cr3Site& site)
+{
+    if (site.reg_index < 0)
+        return false;  // its register is unknown: the CPU executes it anyway
+    std::string fault = cr3_access_fault(ctx, site, reg_value(ctx.vcpu.synced_regs(), site.reg_index));
+    if (fault.empty())
+        return false;
+    note("the CR3 " + std::string(site.kind == SiteKind::Cr3Write ? "write" : "read") + " at " + hex(site.address) +
+         " raised #GP(0) (" + fault + "): the guest got it, as from the CPU");
+    if (full_step_ || !raise_general_protection(ctx))
+        step_over_breakpoint(ctx);
+    return true;
+}
+
 void TrapEngine::on_read(RunContext& ctx, const Cr3Site& site)
 {
+    if (faults_like_the_cpu(ctx, site))
+        return;
     stats_.reads++;
     TrapEvent e = make_event(ctx, EventKind::Cr3Read, site.address);
     bool inject = options_.policy.should_inject();
@@ -86,14 +147,15 @@ void TrapEngine::on_read(RunContext& ctx, const Cr3Site& site)
 
 // Performs a trapped `mov` to or from CR3 for the guest and moves RIP past it, so
 // leaving the breakpoint costs no second exit. Only used where the instruction's
-// whole effect is known: a write loads `value` (bit 63 is PCID's no-flush hint, not
-// part of CR3), a read puts CR3 in the register.
+// whole effect is known, and for accesses that do not fault (faults_like_the_cpu):
+// a write loads `value` (with PCIDE, bit 63 is the no-flush hint, not part of CR3),
+// a read puts CR3 in the register.
 void TrapEngine::emulate(RunContext& ctx, const Cr3Site& site, uint64_t value)
 {
     kvm_regs& regs = ctx.vcpu.regs_for_write();
     if (site.kind == SiteKind::Cr3Write) {
         kvm_sregs& sregs = ctx.vcpu.sregs_for_write();
-        sregs.cr3 = (sregs.cr4 & kCr4Pcide) ? value & ~kCr3NoFlush : value;
+        sregs.cr3 = Cr3Rules::loaded(value, sregs.cr4);
     } else {
         set_reg_value(regs, site.reg_index, value);
     }
@@ -148,15 +210,14 @@ void TrapEngine::inject(RunContext& ctx)
 
 void TrapEngine::on_write(RunContext& ctx, const Cr3Site& site)
 {
+    if (faults_like_the_cpu(ctx, site))
+        return;
     stats_.writes++;
     TrapEvent e = make_event(ctx, EventKind::Cr3Write, site.address);
     e.value = reg_value(ctx.vcpu.synced_regs(), site.reg_index);
     record(e);
-    // Writing the special registers back also re-queues an interrupt KVM is in the
-    // middle of injecting (sregs.interrupt_bitmap): then let the CPU do the write.
-    const auto& pending = ctx.vcpu.synced_sregs().interrupt_bitmap;
-    bool injecting = std::any_of(std::begin(pending), std::end(pending), [](uint64_t w) { return w != 0; });
-    if (full_step_ || site.reg_index < 0 || injecting)
+    // While KVM is injecting an interrupt, the CPU does the write (kvm_injecting_interrupt).
+    if (full_step_ || site.reg_index < 0 || kvm_injecting_interrupt(ctx))
         step_over_breakpoint(ctx);
     else
         emulate(ctx, site, e.value);

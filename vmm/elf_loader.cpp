@@ -45,6 +45,23 @@ std::string symbol_name(const FileView& f, const Elf64_Shdr& strtab, uint32_t st
     return {start, len};
 }
 
+// A symbol table names its string table by sh_link: that must be another section,
+// and a string table (a table read as its own names would make names of symbol bytes).
+template <typename SectionAt>
+Elf64_Shdr linked_string_table(const Elf64_Ehdr& eh, unsigned symtab, uint32_t link, const SectionAt& section)
+{
+    std::string what = "ELF symbol table (section " + std::to_string(symtab) + ")";
+    if (link >= eh.e_shnum)
+        throw BadInput(what + " links to missing section " + std::to_string(link));
+    if (link == symtab)
+        throw BadInput(what + " links to itself as its string table");
+    auto strtab = section(link);
+    if (strtab.sh_type != SHT_STRTAB)
+        throw BadInput(what + " links to section " + std::to_string(link) + ", which is not a string table (type " +
+                       std::to_string(strtab.sh_type) + ")");
+    return strtab;
+}
+
 // The symbol table is optional (a stripped guest still runs), but when present it must be sound.
 std::vector<Symbol> parse_symbols(const FileView& f, const Elf64_Ehdr& eh)
 {
@@ -65,9 +82,7 @@ std::vector<Symbol> parse_symbols(const FileView& f, const Elf64_Ehdr& eh)
             throw BadInput("ELF symbol table entry size " + std::to_string(sh.sh_entsize) + ", expected " +
                            std::to_string(sizeof(Elf64_Sym)));
         f.require(sh.sh_offset, sh.sh_size, "symbol table");
-        if (sh.sh_link >= eh.e_shnum)
-            throw BadInput("ELF symbol table links to missing section " + std::to_string(sh.sh_link));
-        auto strtab = section(sh.sh_link);
+        auto strtab = linked_string_table(eh, i, sh.sh_link, section);
         f.require(strtab.sh_offset, strtab.sh_size, "symbol string table");
         for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= sh.sh_size; off += sizeof(Elf64_Sym)) {
             auto sym = f.at<Elf64_Sym>(sh.sh_offset + off, "symbol");

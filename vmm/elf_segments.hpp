@@ -4,6 +4,7 @@
 
 #include <elf.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,24 @@ void check_program_headers(const FileView& f, const Ehdr& eh)
     f.require(eh.e_phoff, uint64_t{eh.e_phnum} * sizeof(Phdr), "program header table");
 }
 
+// Two segments that share an address would each overwrite the other as they load (the
+// later one wins): no linker makes such an image, so it is refused, not guessed at.
+// Checked for where they go (gpa) and where the guest sees them (vaddr), sorted by
+// start so a header table of any length is checked in n log n.
+inline void check_segments_disjoint(std::vector<LoadSegment> segments, uint64_t LoadSegment::*start,
+                                    const std::string& space)
+{
+    std::sort(segments.begin(), segments.end(),
+              [&](const LoadSegment& a, const LoadSegment& b) { return a.*start < b.*start; });
+    for (size_t i = 1; i < segments.size(); i++) {
+        const LoadSegment& a = segments[i - 1];
+        const LoadSegment& b = segments[i];
+        if (b.*start - a.*start < a.memsz)
+            throw BadInput("ELF PT_LOAD segments " + hex(a.*start) + "+" + hex(a.memsz) + " and " + hex(b.*start) +
+                           "+" + hex(b.memsz) + " overlap in " + space);
+    }
+}
+
 // The non-empty PT_LOAD segments, each checked against the file and for wrap-around.
 template <typename Ehdr, typename Phdr>
 std::vector<LoadSegment> parse_load_segments(const FileView& f, const Ehdr& eh)
@@ -45,6 +64,8 @@ std::vector<LoadSegment> parse_load_segments(const FileView& f, const Ehdr& eh)
     }
     if (segments.empty())
         throw BadInput("ELF image has no loadable (PT_LOAD) segment");
+    check_segments_disjoint(segments, &LoadSegment::gpa, "guest-physical memory");
+    check_segments_disjoint(segments, &LoadSegment::vaddr, "virtual memory");
     return segments;
 }
 

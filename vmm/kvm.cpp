@@ -283,7 +283,8 @@ Vcpu::Vcpu(Fd fd, size_t mmap_size) : fd_(std::move(fd)), run_size_(mmap_size)
 }
 
 Vcpu::Vcpu(Vcpu&& o) noexcept
-    : fd_(std::move(o.fd_)), run_(o.run_), run_size_(o.run_size_), sync_mask_(o.sync_mask_)
+    : fd_(std::move(o.fd_)), run_(o.run_), run_size_(o.run_size_), sync_mask_(o.sync_mask_),
+      cpuid_(std::move(o.cpuid_))
 {
     o.run_ = nullptr;
     o.run_size_ = 0;
@@ -300,6 +301,7 @@ void Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries)
     CpuidBuffer buf(entries.size());
     std::memcpy(buf.entries(), entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
     checked_ioctl(fd_.get(), kSetCpuid2, "KVM_SET_CPUID2", buf.data());
+    cpuid_ = entries;
 }
 
 kvm_regs Vcpu::get_regs() const
@@ -363,6 +365,19 @@ kvm_vcpu_events Vcpu::get_vcpu_events() const
 }
 
 void Vcpu::set_vcpu_events(const kvm_vcpu_events& events) { KVM_IOCTL(fd_.get(), KVM_SET_VCPU_EVENTS, &events); }
+
+// "injected", not "pending": without KVM_CAP_EXCEPTION_PAYLOAD that is the one way in,
+// and it enters the guest as the exception itself. Flags 0: the fields they guard stay.
+void Vcpu::inject_exception(uint8_t vector, uint32_t error_code)
+{
+    kvm_vcpu_events events = get_vcpu_events();
+    events.flags = 0;
+    events.exception.injected = 1;
+    events.exception.nr = vector;
+    events.exception.has_error_code = 1;
+    events.exception.error_code = error_code;
+    set_vcpu_events(events);
+}
 
 std::vector<kvm_msr_entry> Vcpu::get_msrs(const std::vector<uint32_t>& indices) const
 {

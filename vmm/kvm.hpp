@@ -99,6 +99,8 @@ public:
     ~Vcpu();
 
     void set_cpuid(const std::vector<kvm_cpuid_entry2>& entries);
+    // The table set_cpuid gave: what the guest's CPUID answers (e.g. its MAXPHYADDR).
+    const std::vector<kvm_cpuid_entry2>& cpuid() const { return cpuid_; }
     kvm_regs get_regs() const;
     void set_regs(const kvm_regs& regs);
     kvm_sregs get_sregs() const;
@@ -113,6 +115,10 @@ public:
     void set_fpu(const kvm_fpu& fpu);
     kvm_vcpu_events get_vcpu_events() const;
     void set_vcpu_events(const kvm_vcpu_events& events);
+    // Delivers exception `vector` with its error code (#GP, #PF...) at the next entry,
+    // as if the instruction at RIP had raised it (RIP is not moved); NMI, SIPI, shadow
+    // and SMM state are kept.
+    void inject_exception(uint8_t vector, uint32_t error_code);
     // Reads the MSRs in order, up to the first one KVM cannot read.
     std::vector<kvm_msr_entry> get_msrs(const std::vector<uint32_t>& indices) const;
     void set_msrs(const std::vector<kvm_msr_entry>& msrs);  // all or a KvmError
@@ -150,6 +156,7 @@ private:
     kvm_run* run_ = nullptr;
     size_t run_size_ = 0;
     uint64_t sync_mask_ = 0;
+    std::vector<kvm_cpuid_entry2> cpuid_;
 };
 
 }  // namespace cr3rig

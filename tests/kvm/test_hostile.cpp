@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <regex>
+#include <vector>
 
 #include "harness/run_command.hpp"
 
@@ -21,6 +22,21 @@ uint64_t number_after(const std::string& text, const std::string& label)
     if (!std::regex_search(text, m, std::regex(label + R"( (\d+))")))
         return UINT64_MAX;
     return std::stoull(m[1]);
+}
+
+// Runs a guest plain, then trapped without and with injections after reads: it
+// passes every time, prints each of `lines`, and the trap engine finds nothing.
+void check_passes_plain_and_trapped(const std::string& guest, const std::vector<std::string>& lines)
+{
+    for (std::string mode : {"", "--inject none ", "--inject after-read "}) {
+        auto r = run_command(cli("run builtin:" + guest + " " + mode + "--serial-log /dev/stdout"));
+        INFO(mode << "\n" << r.output);
+        CHECK(r.exit_code == 0);
+        for (const auto& line : lines)
+            CHECK_THAT(r.output, Catch::Contains(line));
+        CHECK_THAT(r.output, !Catch::Contains("FINDING"));
+        CHECK_THAT(r.output, !Catch::Contains("host error"));
+    }
 }
 
 }  // namespace
@@ -121,4 +137,30 @@ TEST_CASE("a run killed with SIGKILL leaves a valid prefix of its trace")
     CHECK(shown.exit_code == 0);
     CHECK_THAT(shown.output, Catch::Contains("the run did not finish"));
     std::remove(trace.c_str());
+}
+
+TEST_CASE("an assert whose file name lies outside guest memory still fails the run")
+{
+    auto r = run_command(cli("run builtin:hostile-bad-assert -q"));
+    INFO(r.output);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.output, Catch::Contains("guest assert failed at <file name unreadable: guest-physical range"));
+    CHECK_THAT(r.output, Catch::Contains(":42: hostile-bad-assert: 1 == 2"));
+    CHECK_THAT(r.output, !Catch::Contains("the rig let the malformed assert pass"));
+}
+
+TEST_CASE("a CR3 write with reserved bits raises #GP(0) for the guest to handle, trapped or not")
+{
+    // The guest checks its handler ran with RIP at the mov, error code 0, RF in the
+    // pushed RFLAGS and CR3 unchanged; then that a valid write still loads CR3.
+    check_passes_plain_and_trapped("hostile-cr3-gp", {"hostile-cr3-gp: bit 63 without PCIDE: #GP(0)",
+                                                      "hostile-cr3-gp: a valid write still loads CR3"});
+}
+
+TEST_CASE("CR3 accesses in user mode raise #GP(0) under traps too, and are not recorded as accesses")
+{
+    // The guest checks its handler saw #GP(0) at each mov, raised in ring 3. The rig
+    // used to perform them (a triple fault) or record the read (a false stale write).
+    check_passes_plain_and_trapped("hostile-cr3-user", {"hostile-cr3-user: CR3 read at CPL 3: #GP(0)",
+                                                        "hostile-cr3-user: CR3 write at CPL 3: #GP(0)"});
 }

@@ -16,14 +16,16 @@ namespace {
 
 constexpr uint64_t kLoadAddr = 0x100000;
 
-// A minimal valid ELF64 executable: header, one PT_LOAD with 16 bytes of code
-// (filesz) and 4 KiB of memory (memsz), entry at its start. No sections.
+// A minimal valid ELF64 executable: header, `segments` PT_LOADs (64 KiB apart) of
+// the same 16 bytes of code (filesz) and 4 KiB of memory (memsz) each, entry at the
+// first one's start. No sections unless with_symbols() adds them.
 struct SyntheticElf {
     std::vector<uint8_t> bytes;
 
-    SyntheticElf()
+    explicit SyntheticElf(unsigned segments = 1)
     {
-        bytes.resize(sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + 16, 0x90);
+        size_t code = sizeof(Elf64_Ehdr) + segments * sizeof(Elf64_Phdr);
+        bytes.resize(code + 16, 0x90);
         Elf64_Ehdr eh{};
         std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
         eh.e_ident[EI_CLASS] = ELFCLASS64;
@@ -36,20 +38,54 @@ struct SyntheticElf {
         eh.e_phoff = sizeof(Elf64_Ehdr);
         eh.e_ehsize = sizeof(Elf64_Ehdr);
         eh.e_phentsize = sizeof(Elf64_Phdr);
-        eh.e_phnum = 1;
-        Elf64_Phdr ph{};
-        ph.p_type = PT_LOAD;
-        ph.p_flags = PF_R | PF_X;
-        ph.p_offset = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr);
-        ph.p_vaddr = ph.p_paddr = kLoadAddr;
-        ph.p_filesz = 16;
-        ph.p_memsz = 4096;
+        eh.e_phnum = static_cast<uint16_t>(segments);
         header() = eh;
-        phdr() = ph;
+        for (unsigned i = 0; i < segments; i++) {
+            Elf64_Phdr ph{};
+            ph.p_type = PT_LOAD;
+            ph.p_flags = PF_R | PF_X;
+            ph.p_offset = code;
+            ph.p_vaddr = ph.p_paddr = kLoadAddr + i * 0x10000;
+            ph.p_filesz = 16;
+            ph.p_memsz = 4096;
+            phdr(i) = ph;
+        }
+    }
+
+    // Appends a string table ("\0main\0"), a symbol table naming `main` at the entry,
+    // and section headers [0] null, [1] the symbol table (sh_link = link), [2] the strings.
+    void with_symbols(uint32_t link)
+    {
+        const char names[] = "\0main";
+        Elf64_Off strtab = append(names, sizeof names);
+        Elf64_Sym syms[2]{};
+        syms[1].st_name = 1;
+        syms[1].st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC);
+        syms[1].st_shndx = 1;
+        syms[1].st_value = kLoadAddr;
+        Elf64_Off symtab = append(syms, sizeof syms);
+        Elf64_Shdr sections[3]{};
+        sections[1] = {0, SHT_SYMTAB, 0, 0, symtab, sizeof syms, link, 1, 8, sizeof(Elf64_Sym)};
+        sections[2] = {0, SHT_STRTAB, 0, 0, strtab, sizeof names, 0, 0, 1, 0};
+        header().e_shoff = append(sections, sizeof sections);
+        header().e_shnum = 3;
+        header().e_shentsize = sizeof(Elf64_Shdr);
     }
 
     Elf64_Ehdr& header() { return *reinterpret_cast<Elf64_Ehdr*>(bytes.data()); }
-    Elf64_Phdr& phdr() { return *reinterpret_cast<Elf64_Phdr*>(bytes.data() + sizeof(Elf64_Ehdr)); }
+    Elf64_Phdr& phdr(unsigned i = 0)
+    {
+        return *reinterpret_cast<Elf64_Phdr*>(bytes.data() + sizeof(Elf64_Ehdr) + i * sizeof(Elf64_Phdr));
+    }
+
+private:
+    Elf64_Off append(const void* data, size_t size)
+    {
+        bytes.resize((bytes.size() + 7) & ~size_t{7});
+        Elf64_Off at = bytes.size();
+        bytes.insert(bytes.end(), static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + size);
+        return at;
+    }
 };
 
 std::string parse_error(std::vector<uint8_t> bytes)
@@ -165,6 +201,63 @@ TEST_CASE("malformed ELF images are rejected with a one-line reason")
         elf.header().e_shnum = 3;
         elf.header().e_shentsize = sizeof(Elf64_Shdr);
         CHECK_THAT(parse_error(elf.bytes), Catch::Contains("section header table"));
+    }
+}
+
+TEST_CASE("PT_LOAD segments that overlap are refused, in either address space")
+{
+    SyntheticElf elf(2);
+    SECTION("apart, they load")
+    {
+        CHECK(ElfImage::parse(elf.bytes).segments().size() == 2);
+    }
+    SECTION("in guest-physical memory")
+    {
+        elf.phdr(1).p_paddr = kLoadAddr + 0xfff;  // the first one's last byte
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("overlap in guest-physical memory"));
+    }
+    SECTION("in virtual memory")
+    {
+        elf.phdr(1).p_vaddr = kLoadAddr + 0x800;
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("overlap in virtual memory"));
+    }
+    SECTION("one inside another, listed first")
+    {
+        elf.phdr(0).p_paddr = kLoadAddr + 0x10100;
+        elf.phdr(0).p_memsz = 16;
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("overlap in guest-physical memory"));
+    }
+    SECTION("touching is not overlapping")
+    {
+        elf.phdr(1).p_paddr = elf.phdr(1).p_vaddr = kLoadAddr + 0x1000;
+        CHECK(ElfImage::parse(elf.bytes).segments().size() == 2);
+    }
+}
+
+TEST_CASE("a symbol table must link to a string table other than itself")
+{
+    SyntheticElf elf;
+    SECTION("linked to its string table, its symbols are read")
+    {
+        elf.with_symbols(2);
+        ElfImage image = ElfImage::parse(elf.bytes);
+        REQUIRE(image.find_symbol("main") != nullptr);
+        CHECK(image.find_symbol("main")->value == kLoadAddr);
+    }
+    SECTION("linked to itself")
+    {
+        elf.with_symbols(1);
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("symbol table (section 1) links to itself"));
+    }
+    SECTION("linked to a section that is no string table")
+    {
+        elf.with_symbols(0);
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("links to section 0, which is not a string table"));
+    }
+    SECTION("linked to a missing section")
+    {
+        elf.with_symbols(7);
+        CHECK_THAT(parse_error(elf.bytes), Catch::Contains("links to missing section 7"));
     }
 }
 

@@ -11,8 +11,29 @@
 namespace cr3rig {
 
 namespace {
+
 constexpr size_t kFileNameMax = 256;
+
+// Control bytes come out as \xNN so a guest cannot drive the user's terminal; a
+// text ends at its first NUL.
+std::string printable(std::span<const uint8_t> bytes)
+{
+    std::string out;
+    for (uint8_t c : bytes) {
+        if (c == 0)
+            break;
+        if (c < 0x20 || c == 0x7f) {
+            char esc[5];
+            std::snprintf(esc, sizeof esc, "\\x%02x", c);
+            out += esc;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
 }
+
+}  // namespace
 
 bool RigPort::may_deliver()
 {
@@ -57,23 +78,32 @@ ExitAction RigPort::io(const IoAccess& access)
     }
 }
 
-// The text ends at its length or its first NUL, whichever comes first; control bytes
-// come out as \xNN so a guest cannot drive the user's terminal.
+// The text ends at its length or its first NUL, whichever comes first.
 std::string RigPort::text_of(uint64_t gpa, uint32_t len) const
 {
-    std::string out;
-    for (uint8_t c : memory_.span(gpa, std::min<uint32_t>(len, CR3RIG_MSG_TEXT_MAX))) {
-        if (c == 0)
-            break;
-        if (c < 0x20 || c == 0x7f) {
-            char esc[5];
-            std::snprintf(esc, sizeof esc, "\\x%02x", c);
-            out += esc;
-        } else {
-            out += static_cast<char>(c);
+    return printable(memory_.span(gpa, std::min<uint32_t>(len, CR3RIG_MSG_TEXT_MAX)));
+}
+
+// A failed assert ends the run as FAIL even when its file name or its text cannot be
+// read: the guest has failed all the same. The reason says which part was unreadable
+// and why, and the message is counted as a bad one.
+ExitAction RigPort::assert_failed(const cr3rig_msg& msg)
+{
+    auto readable = [this](const char* part, auto read) -> std::string {
+        try {
+            return read();
+        } catch (const GuestAccessError& e) {
+            report_bad(std::string("rig port: assert message with an unreadable ") + part + ": " + e.what());
+            return std::string("<") + part + " unreadable: " + e.what() + ">";
         }
-    }
-    return out;
+    };
+    std::string file = readable("file name", [&] {
+        std::string name = memory_.read_cstring(msg.file_gpa, kFileNameMax);
+        return printable({reinterpret_cast<const uint8_t*>(name.data()), name.size()});
+    });
+    std::string expr = readable("text", [&] { return text_of(msg.text_gpa, msg.text_len); });
+    return Stop{VerdictKind::Fail, "guest assert failed at " + file + ":" + std::to_string(msg.line) + ": " + expr,
+                std::nullopt};
 }
 
 ExitAction RigPort::handle(uint64_t msg_gpa)
@@ -87,12 +117,8 @@ ExitAction RigPort::handle(uint64_t msg_gpa)
             sinks_.log(text);
         return std::nullopt;
     }
-    case CR3RIG_MSG_ASSERT: {  // ends the run: never rate-limited
-        std::string file = memory_.read_cstring(msg.file_gpa, kFileNameMax);
-        std::string expr = text_of(msg.text_gpa, msg.text_len);
-        return Stop{VerdictKind::Fail, "guest assert failed at " + file + ":" + std::to_string(msg.line) + ": " + expr,
-                    std::nullopt};
-    }
+    case CR3RIG_MSG_ASSERT:  // ends the run: never rate-limited
+        return assert_failed(msg);
     case CR3RIG_MSG_TRACE:
         if (sinks_.trace && may_deliver())
             sinks_.trace({msg.event, {msg.args[0], msg.args[1], msg.args[2], msg.args[3]}});

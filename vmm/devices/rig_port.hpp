@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 
+#include "cr3rig/abi.h"
 #include "vmm/devices/device.hpp"
 
 namespace cr3rig {
@@ -52,6 +53,7 @@ public:
 private:
     ExitAction handle(uint64_t msg_gpa);
     std::string text_of(uint64_t gpa, uint32_t len) const;
+    ExitAction assert_failed(const cr3rig_msg& msg);
     void report_bad(const std::string& what);
     bool may_deliver();  // takes a token, or counts a drop
 
