@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -8,6 +9,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/guest_source.hpp"
+#include "cli/option_checks.hpp"
+#include "cli/run_outputs.hpp"
 #include "cli/run_report.hpp"
 #include "common/errors.hpp"
 #include "common/verdict.hpp"
@@ -27,14 +30,14 @@ constexpr const char* kPairPolicy = "after-read";
 
 struct RunArgs {
     std::string guest;  // empty: the buggy/fixed pair
-    double timeout_s = 10.0;
+    std::string timeout = "10";  // a duration(): "30", "30s", "2m"
     unsigned memory_mib = 64;
     bool stats = false;
     bool quiet = false;
     std::string serial_log;
     std::string inject;  // empty: no trap engine unless --trace
     std::string trace;
-    std::string report;  // HTML report; for the pair, a name per kernel (pair_report_path)
+    std::string report;  // HTML report; for the pair, a name per kernel (pair_output_path)
     uint64_t livelock_faults = 16;
     std::optional<uint64_t> rig_clock;  // given: trap; default kDefaultRigClockExits
     bool host_time = false;             // the guest's own timer on host time, by request
@@ -58,10 +61,6 @@ const char* tracepoint_name(uint32_t event)
     default: return "event";
     }
 }
-
-struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
 
 // The command line and modules a multiboot guest boots with: its name first, as GRUB
 // and QEMU do (argv[0]), then --cmdline; --env as the first module, as kvm-unit-tests'
@@ -95,7 +94,7 @@ TrapOptions trap_options_of(const RunArgs& args, const std::string& inject)
 
 // The guest's console to stdout (unless -q) and to --serial-log; its log lines,
 // trace records and malformed messages to the log.
-void add_observers(const RunArgs& args, std::FILE* serial_log, RunOptions& options)
+void add_observers(const RunArgs& args, SerialLog* serial_log, RunOptions& options)
 {
     bool quiet = args.quiet;
     options.on_console = [quiet, serial_log](char c) {
@@ -104,11 +103,8 @@ void add_observers(const RunArgs& args, std::FILE* serial_log, RunOptions& optio
             if (c == '\n')
                 std::fflush(stdout);
         }
-        if (serial_log) {
-            std::fputc(c, serial_log);
-            if (c == '\n')
-                std::fflush(serial_log);  // a killed run still leaves the log so far
-        }
+        if (serial_log)
+            serial_log->put(c);
     };
     options.on_log = [](const std::string& line) { spdlog::info("guest: {}", line); };
     options.on_trace = [](const TraceRecord& t) {
@@ -118,11 +114,22 @@ void add_observers(const RunArgs& args, std::FILE* serial_log, RunOptions& optio
     options.on_bad_message = [](const std::string& line) { spdlog::warn("{}", line); };
 }
 
+// Every rig line on stderr starts "cr3rig: " (README, Output), multi-line text too.
+void print_rig_lines(const std::string& text)
+{
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = std::min(text.find('\n', pos), text.size());
+        std::fprintf(stderr, "cr3rig: %s\n", text.substr(pos, end - pos).c_str());
+        pos = end + 1;
+    }
+}
+
 void print_stats(const RunResult& result, const TrappedResult* trapped)
 {
-    std::fprintf(stderr, "%s", result.stats.format().c_str());
+    print_rig_lines(result.stats.format());
     std::fprintf(stderr,
-                 "unclaimed port accesses: %llu, unclaimed MMIO accesses: %llu, bad rig messages: %llu, "
+                 "cr3rig: unclaimed port accesses: %llu, unclaimed MMIO accesses: %llu, bad rig messages: %llu, "
                  "rig messages dropped by the rate limit: %llu\n",
                  static_cast<unsigned long long>(result.unclaimed_port_accesses),
                  static_cast<unsigned long long>(result.unclaimed_mmio_accesses),
@@ -132,7 +139,7 @@ void print_stats(const RunResult& result, const TrappedResult* trapped)
         return;
     const TrapStats& t = trapped->stats;
     std::fprintf(stderr,
-                 "traps: %llu reads, %llu writes, %llu flushes, %llu injections, %llu page faults, "
+                 "cr3rig: traps: %llu reads, %llu writes, %llu flushes, %llu injections, %llu page faults, "
                  "%llu single steps, %llu rig ticks, %llu IDT loads, %llu rescans\n",
                  static_cast<unsigned long long>(t.reads), static_cast<unsigned long long>(t.writes),
                  static_cast<unsigned long long>(t.flushes), static_cast<unsigned long long>(t.injections),
@@ -141,41 +148,21 @@ void print_stats(const RunResult& result, const TrappedResult* trapped)
                  static_cast<unsigned long long>(t.rescans));
 }
 
-Verdict run_one(const RunArgs& args, const std::string& guest, const std::string& inject)
+RunOptions run_options_of(const RunArgs& args, const std::string& guest, const BootImage& image)
 {
-    auto image = load_guest(guest);
-    bool trapping =
-        !inject.empty() || !args.trace.empty() || !args.report.empty() || args.rig_clock || args.host_time;
-    std::unique_ptr<TrappedRun> trapped_run;
-    if (trapping)  // checks the image before anything is written or started
-        trapped_run = std::make_unique<TrappedRun>(*image, trap_options_of(args, inject), kTrapEngineUse);
     RunOptions options;
-    add_boot_args(args, guest, *image, options);
-    options.timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_s * 1000));
+    add_boot_args(args, guest, image, options);
+    options.timeout = std::chrono::ceil<std::chrono::milliseconds>(
+        std::chrono::duration<double>(parse_duration_option(args.timeout)));
     options.memory_bytes = uint64_t{args.memory_mib} << 20;
+    return options;
+}
 
-    std::unique_ptr<std::FILE, FileCloser> serial_log;
-    if (!args.serial_log.empty()) {
-        serial_log.reset(std::fopen(args.serial_log.c_str(), "w"));
-        if (!serial_log)
-            throw BadInput("cannot write serial log " + args.serial_log);
-    }
-    std::unique_ptr<RunReport> report;
-    if (!args.report.empty())
-        report = std::make_unique<RunReport>(args.report, args.trace);
-    std::string history_path = report ? report->history_path() : args.trace;
-    if (trapped_run && !history_path.empty())
-        trapped_run->keep_history({history_path, guest});
-    add_observers(args, serial_log.get(), options);
-
-    std::optional<TrappedResult> trapped;
-    if (trapped_run)
-        trapped = trapped_run->run(options);
-    RunResult result = trapped ? trapped->run : run_guest(*image, options);
-    std::fflush(stdout);
-    if (report)
-        report->write();  // the history is closed: the report reads it back
-
+// The rig's lines after a run: findings, the trap backend, the verdict, a crash's
+// register dump, --stats.
+void print_outcome(const RunArgs& args, const std::string& guest, const std::string& inject, const RunResult& result,
+                   const TrappedResult* trapped)
+{
     double ms = std::chrono::duration<double, std::milli>(result.run_time).count();
     if (trapped) {
         for (const auto& f : result.verdict.findings)
@@ -186,9 +173,44 @@ Verdict run_one(const RunArgs& args, const std::string& guest, const std::string
     }
     spdlog::info("{}: {}: {} [{:.1f} ms]", guest, name_of(result.verdict.kind), result.verdict.reason, ms);
     if (!result.crash_dump.empty())
-        std::fprintf(stderr, "%s\n", result.crash_dump.c_str());
+        print_rig_lines(result.crash_dump);
     if (args.stats)
-        print_stats(result, trapped ? &*trapped : nullptr);
+        print_stats(result, trapped);
+}
+
+// Every output is opened or checked before the guest starts (BadInput, exit 2); a
+// write that fails during the run throws std::runtime_error naming its path (exit 3).
+Verdict run_one(const RunArgs& args, const std::string& guest, const std::string& inject)
+{
+    auto image = load_guest(guest);
+    bool trapping =
+        !inject.empty() || !args.trace.empty() || !args.report.empty() || args.rig_clock || args.host_time;
+    std::unique_ptr<TrappedRun> trapped_run;
+    if (trapping)  // checks the image before anything is written or started
+        trapped_run = std::make_unique<TrappedRun>(*image, trap_options_of(args, inject), kTrapEngineUse);
+    RunOptions options = run_options_of(args, guest, *image);
+
+    std::optional<SerialLog> serial_log;
+    if (!args.serial_log.empty())
+        serial_log.emplace(args.serial_log);
+    std::unique_ptr<RunReport> report;
+    if (!args.report.empty())
+        report = std::make_unique<RunReport>(args.report, args.trace);
+    std::string history_path = report ? report->history_path() : args.trace;
+    if (trapped_run && !history_path.empty())
+        trapped_run->keep_history({history_path, guest});
+    add_observers(args, serial_log ? &*serial_log : nullptr, options);
+
+    std::optional<TrappedResult> trapped;
+    if (trapped_run)
+        trapped = trapped_run->run(options);
+    RunResult result = trapped ? trapped->run : run_guest(*image, options);
+    std::fflush(stdout);
+    if (serial_log)
+        serial_log->finish();
+    if (report)
+        report->write();  // the history is closed: the report reads it back
+    print_outcome(args, guest, inject, result, trapped ? &*trapped : nullptr);
     return result.verdict;
 }
 
@@ -203,18 +225,27 @@ std::string finding_kinds(const std::vector<Finding>& findings)
     return out.empty() ? "-" : out;
 }
 
+// One kernel of the pair writes its own --trace, --report and --serial-log, named
+// beside the given path (pair_output_path), so that the fixed run does not
+// overwrite the buggy run's files.
+RunArgs pair_member_args(const RunArgs& args, const std::string& which)
+{
+    RunArgs member = args;
+    if (!args.trace.empty())
+        member.trace = pair_output_path(args.trace, which, "--trace", ".jsonl");
+    if (!args.report.empty())
+        member.report = pair_output_path(args.report, which, "--report", ".html");
+    if (!args.serial_log.empty())
+        member.serial_log = pair_output_path(args.serial_log, which, "--serial-log", ".log");
+    return member;
+}
+
 // The main job: the buggy and the fixed kernel under the same injection. Exit 0 when
 // the rig caught the buggy one and the fixed one came out clean.
 int run_pair(const RunArgs& args)
 {
     std::string inject = args.inject.empty() ? kPairPolicy : args.inject;
-    RunArgs buggy_args = args, fixed_args = args;
-    buggy_args.trace.clear();
-    fixed_args.trace.clear();
-    if (!args.report.empty()) {
-        buggy_args.report = pair_report_path(args.report, "buggy");
-        fixed_args.report = pair_report_path(args.report, "fixed");
-    }
+    RunArgs buggy_args = pair_member_args(args, "buggy"), fixed_args = pair_member_args(args, "fixed");
     Verdict buggy = run_one(buggy_args, kPairBuggy, inject);
     Verdict fixed = run_one(fixed_args, kPairFixed, inject);
     bool caught = buggy.kind == VerdictKind::Fail && !buggy.findings.empty();
@@ -226,33 +257,36 @@ int run_pair(const RunArgs& args)
                 finding_kinds(fixed.findings).c_str());
     std::printf("%s\n", caught && clean ? "the rig caught the buggy kernel and the fixed kernel is clean"
                                         : "UNEXPECTED: the pair did not come out as buggy-caught, fixed-clean");
+    if (!args.trace.empty())
+        std::printf("traces: %s (buggy), %s (fixed)\n", buggy_args.trace.c_str(), fixed_args.trace.c_str());
     if (!args.report.empty())
         std::printf("reports: %s (buggy), %s (fixed)\n", buggy_args.report.c_str(), fixed_args.report.c_str());
+    if (!args.serial_log.empty())
+        std::printf("serial logs: %s (buggy), %s (fixed)\n", buggy_args.serial_log.c_str(),
+                    fixed_args.serial_log.c_str());
     return exit_code_of(caught && clean ? VerdictKind::Pass : VerdictKind::Fail);
 }
 
-}  // namespace
-
-void add_run_command(CLI::App& app, int* exit_code)
+// The trap engine's options: what it injects, what it writes, how it detects.
+void add_trap_options(CLI::App* cmd, RunArgs* args)
 {
-    auto args = std::make_shared<RunArgs>();
-    auto* cmd = app.add_subcommand("run", "Run a guest image on KVM to a verdict, optionally trapping CR3 accesses");
-    cmd->add_option("guest", args->guest,
-                    "Guest image: ELF64 x86-64 or multiboot (v1), or builtin:NAME (see `cr3rig guests`). Without "
-                    "one: lazytlb-buggy and lazytlb-fixed under --inject after-read, side by side");
     cmd->add_option("--inject", args->inject,
                     "Trap CR3 accesses and force timer preemptions: none, after-read, after-read:K, nth:N[:K][,M[:L]...], "
                     "random:SEED[:P]");
-    cmd->add_option("--trace", args->trace, "Write the CR3 history as JSON Lines (implies trapping)");
+    cmd->add_option("--trace", args->trace,
+                    "Write the CR3 history as JSON Lines (implies trapping). Without a guest: FILE.jsonl names two "
+                    "histories, FILE-buggy.jsonl and FILE-fixed.jsonl");
     cmd->add_option("--report", args->report,
                     "Write an HTML report of the CR3 history (implies trapping). Without a guest: FILE.html names "
                     "two reports, FILE-buggy.html and FILE-fixed.html");
     cmd->add_option("--livelock-faults", args->livelock_faults,
                     "Consecutive faults at one RIP and address that make a livelock")
+        ->check(whole_number())
         ->check(CLI::Range(uint64_t{2}, uint64_t{1} << 40))
         ->capture_default_str();
     cmd->add_option("--livelock-abort", args->livelock_abort,
                     "End the run after this many consecutive faults at one address (the guest is stuck); 0 = never")
+        ->check(whole_number())
         ->capture_default_str();
     auto* rig_clock =
         cmd->add_option("--rig-clock", args->rig_clock,
@@ -260,6 +294,7 @@ void add_run_command(CLI::App& app, int* exit_code)
                         "exits (and when the guest halts), so the same command gives the same verdict on any host "
                         "(default " +
                             std::to_string(kDefaultRigClockExits) + ")")
+            ->check(whole_number())
             ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 32));
     cmd->add_flag("--host-time", args->host_time,
                   "Under the trap engine, leave the guest's LAPIC timer on host time: where ticks land then depends "
@@ -271,22 +306,48 @@ void add_run_command(CLI::App& app, int* exit_code)
                     "Prefix of the absolute symbols holding task/mm offsets (task_pid, task_name, task_mm, "
                     "task_active_mm, mm_pgd)")
         ->capture_default_str();
-    cmd->add_option("--timeout", args->timeout_s, "Deadline in seconds; past it the verdict is TIMEOUT (exit 124)")
-        ->check(CLI::Range(0.001, 86400.0))
+}
+
+// The VM's options and the console's outputs.
+void add_machine_options(CLI::App* cmd, RunArgs* args)
+{
+    cmd->add_option("--timeout", args->timeout,
+                    "Deadline, in seconds or with s/m/h/d as `cr3rig test --timeout` (30, 30s, 2m); past it the "
+                    "verdict is TIMEOUT (exit 124)")
+        ->check(duration())
         ->capture_default_str();
-    cmd->add_option("--memory", args->memory_mib, "Guest RAM in MiB")->check(CLI::Range(2, 3072))->capture_default_str();
+    cmd->add_option("--memory", args->memory_mib, "Guest RAM in MiB")
+        ->check(whole_number())
+        ->check(CLI::Range(2, 3072))
+        ->capture_default_str();
     cmd->add_flag("--stats", args->stats, "Print per-exit-reason and trap counters after the run");
     cmd->add_flag("-q,--quiet", args->quiet, "Do not echo the guest console to stdout");
-    cmd->add_option("--serial-log", args->serial_log, "Also write the guest console to this file");
+    cmd->add_option("--serial-log", args->serial_log,
+                    "Also write the guest console to this file. Without a guest: FILE.log names two logs, "
+                    "FILE-buggy.log and FILE-fixed.log");
     cmd->add_option("--cmdline", args->cmdline,
                     "Multiboot guests: arguments on the command line, after the guest's name (argv[0])");
     cmd->add_option("--env", args->env_file,
                     "Multiboot guests: this file becomes the first module, the environment (KEY=VALUE lines), as "
                     "kvm-unit-tests passes it")
         ->type_name("FILE");
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, int* exit_code)
+{
+    auto args = std::make_shared<RunArgs>();
+    auto* cmd = app.add_subcommand("run", "Run a guest image on KVM to a verdict, optionally trapping CR3 accesses");
+    cmd->add_option("guest", args->guest,
+                    "Guest image: ELF64 x86-64 or multiboot (v1), or builtin:NAME (see `cr3rig guests`). Without "
+                    "one: lazytlb-buggy and lazytlb-fixed under --inject after-read, side by side");
+    add_trap_options(cmd, args.get());
+    add_machine_options(cmd, args.get());
     cmd->footer(
-        "Exit codes: 0 pass, 1 bug found or guest reported failure, 2 usage or bad input,\n"
-        "3 guest crash or host error, 4 skipped (no usable KVM, or the guest exited 77), 124 timeout.");
+        "Exit codes: 0 pass, 1 bug found or guest reported failure, 2 usage or bad input (an output path that\n"
+        "cannot be opened included), 3 guest crash or host error (an output that fails during the run, named),\n"
+        "4 skipped (no usable KVM, or the guest exited 77), 124 timeout.");
     cmd->callback([args, exit_code] {
         if (args->guest.empty()) {
             *exit_code = run_pair(*args);

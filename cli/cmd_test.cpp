@@ -1,5 +1,6 @@
 // cr3rig test: run the guest tests a kvm-unit-tests-style manifest lists, each as a
 // `cr3rig run` child process, and report them as a summary, TAP13 and JUnit XML.
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,11 +9,12 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 
 #include "cli/commands.hpp"
+#include "cli/option_checks.hpp"
 #include "common/errors.hpp"
 #include "common/verdict.hpp"
-#include "suite/duration.hpp"
 #include "suite/manifest.hpp"
 #include "suite/selection.hpp"
 #include "suite/suite_runner.hpp"
@@ -32,21 +34,63 @@ struct TestArgs {
 };
 
 // Opened before any test runs, so that an unwritable path costs nothing.
-std::optional<std::ofstream> open_report(const std::string& path, const char* flag)
+struct ReportFile {
+    std::string path;
+    std::ofstream out;
+};
+
+std::optional<ReportFile> open_report(const std::string& path, const char* flag)
 {
     if (path.empty())
         return std::nullopt;
     std::ofstream out(path);
     if (!out)
         throw BadInput(std::string("cannot write ") + flag + " " + path);
-    return out;
+    return ReportFile{path, std::move(out)};
+}
+
+// Past the check before the run, a report that cannot be written is the host's I/O
+// (a full disk): exit 3, naming the file.
+void check_written(std::optional<ReportFile>& report)
+{
+    if (report && !report->out.flush())
+        throw std::runtime_error("cannot write " + report->path);
 }
 
 // 0 nothing failed and something passed, 1 something failed, 4 everything was skipped
-// (kselftest's skip: nothing ran, e.g. without a usable KVM).
-int suite_exit_code(const suite::Totals& t)
+// (kselftest's skip: nothing ran, e.g. without a usable KVM); after SIGINT or SIGTERM
+// the shell's code for death by that signal, 128 + N (130, 143).
+int suite_exit_code(const suite::Totals& t, int interrupted_by)
 {
+    if (interrupted_by)
+        return 128 + interrupted_by;
     return exit_code_of(t.failed ? VerdictKind::Fail : t.passed ? VerdictKind::Pass : VerdictKind::Skip);
+}
+
+std::string interruption_note(int signal, size_t finished, size_t planned)
+{
+    if (!signal)
+        return {};
+    return std::string("interrupted by ") + (signal == SIGINT ? "SIGINT" : "SIGTERM") + ": " +
+           std::to_string(planned - finished) + " of " + std::to_string(planned) + " tests did not finish";
+}
+
+suite::RunnerOptions runner_options(const TestArgs& args, const suite::Manifest& manifest, size_t planned)
+{
+    suite::RunnerOptions options;
+    options.cr3rig = std::filesystem::read_symlink("/proc/self/exe").string();
+    options.manifest_dir = manifest.directory();
+    options.log_dir = args.logs;
+    options.jobs = args.jobs;
+    if (!args.timeout.empty())
+        options.default_timeout_s = parse_duration_option(args.timeout);
+    bool tty = ::isatty(2);
+    options.on_result = [tty, planned, finished = size_t{0}](const suite::TestResult& r) mutable {
+        finished++;
+        std::fprintf(stderr, tty ? "\r\033[Kcr3rig: [%zu/%zu] %s %s" : "cr3rig: [%zu/%zu] %s %s\n", finished, planned,
+                     std::string(suite::name_of(r.outcome)).c_str(), r.name.c_str());
+    };
+    return options;
 }
 
 int run_suite(const TestArgs& args)
@@ -56,37 +100,25 @@ int run_suite(const TestArgs& args)
     auto tap = open_report(args.tap, "--tap");
     auto junit = open_report(args.junit, "--junit");
 
-    suite::RunnerOptions options;
-    options.cr3rig = std::filesystem::read_symlink("/proc/self/exe").string();
-    options.manifest_dir = manifest.directory();
-    options.log_dir = args.logs;
-    options.jobs = args.jobs;
-    if (!args.timeout.empty())
-        options.default_timeout_s = suite::parse_duration(args.timeout);
-    size_t finished = 0;
-    bool tty = ::isatty(2);
-    options.on_result = [&](const suite::TestResult& r) {
-        finished++;
-        std::fprintf(stderr, tty ? "\r\033[Kcr3rig: [%zu/%zu] %s %s" : "cr3rig: [%zu/%zu] %s %s\n", finished, planned.size(),
-                     std::string(suite::name_of(r.outcome)).c_str(), r.name.c_str());
-    };
-
     auto start = std::chrono::steady_clock::now();
-    std::vector<suite::TestResult> results = suite::run_tests(planned, options);
-    if (tty)
+    suite::SuiteRun run = suite::run_tests(planned, runner_options(args, manifest, planned.size()));
+    if (::isatty(2))
         std::fprintf(stderr, "\r\033[K");
     suite::Totals totals =
-        suite::count(results, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        suite::count(run.results, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    std::string note = interruption_note(run.interrupted_by, run.results.size(), planned.size());
 
-    suite::write_summary(std::cout, results, totals);
+    suite::write_summary(std::cout, run.results, totals);
     std::cout << "logs: " << args.logs << "/NAME.log\n";
+    if (!note.empty())
+        std::fprintf(stderr, "cr3rig: %s\n", note.c_str());
     if (tap)
-        suite::write_tap(*tap, results);
+        suite::write_tap(tap->out, run.results, note);
     if (junit)
-        suite::write_junit(*junit, manifest.suite_name(), results, totals);
-    if ((tap && !tap->flush()) || (junit && !junit->flush()))
-        throw BadInput("cannot write the --tap or --junit report");
-    return suite_exit_code(totals);
+        suite::write_junit(junit->out, manifest.suite_name(), run.results, totals, note);
+    check_written(tap);
+    check_written(junit);
+    return suite_exit_code(totals, run.interrupted_by);
 }
 
 }  // namespace
@@ -96,20 +128,25 @@ void add_test_command(CLI::App& app, int* exit_code)
     auto args = std::make_shared<TestArgs>();
     auto* cmd = app.add_subcommand("test", "Run the guest tests of a kvm-unit-tests-style manifest (unittests.cfg)");
     cmd->add_option("manifest", args->manifest, "The manifest: [name] sections with file = GUEST, ...")->required();
-    cmd->add_option("-j,--jobs", args->jobs, "Tests to run at once")->check(CLI::Range(1, 64))->capture_default_str();
+    cmd->add_option("-j,--jobs", args->jobs, "Tests to run at once")
+        ->check(whole_number())
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
     // One value per flag, so that `--group smoke MANIFEST` leaves MANIFEST alone.
     cmd->add_option("--group,-g", args->filters.groups, "Run only the entries in this group (repeatable)")
         ->allow_extra_args(false);
     cmd->add_option("--only", args->filters.only, "Run only the entry with this name (repeatable)")
         ->allow_extra_args(false);
     cmd->add_option("--timeout", args->timeout,
-                    "Timeout of entries without one, in seconds or with s/m/h/d (default 90s, as kvm-unit-tests)");
+                    "Timeout of entries without one, in seconds or with s/m/h/d (default 90s, as kvm-unit-tests)")
+        ->check(duration());
     cmd->add_option("--tap", args->tap, "Write the results as TAP version 13 to this file");
     cmd->add_option("--junit", args->junit, "Write the results as JUnit XML to this file");
     cmd->add_option("--logs", args->logs, "Directory for the per-test logs, NAME.log")->capture_default_str();
     cmd->footer(
-        "Exit codes: 0 nothing failed, 1 a test failed, 2 usage or bad manifest,\n"
-        "4 every test was skipped. docs/suite.md describes the manifest and the reports.");
+        "Exit codes: 0 nothing failed, 1 a test failed, 2 usage or bad manifest, 3 a report could not be\n"
+        "written, 4 every test was skipped, 130/143 stopped by SIGINT/SIGTERM (the running tests are ended,\n"
+        "the reports list those that finished). docs/suite.md describes the manifest and the reports.");
     cmd->callback([args, exit_code] { *exit_code = run_suite(*args); });
 }
 

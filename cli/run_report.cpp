@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 
 #include "common/errors.hpp"
 #include "report/history.hpp"
@@ -46,15 +47,13 @@ void RunReport::write() const
     report::History history = report::read_history_file(history_path_);
     if (temporary_)
         history.name = "the run's history (in a temporary file, not kept: add --trace FILE to keep it)";
-    report::write_html_report_file(history, report_path_);
+    try {
+        report::write_html_report_file(history, report_path_);
+    } catch (const BadInput& e) {
+        // The path was checked before the run: failing now is the host's I/O (disk full).
+        throw std::runtime_error(e.what());
+    }
     spdlog::info("report: {}", report_path_);
-}
-
-std::string pair_report_path(const std::string& path, const std::string& which)
-{
-    std::filesystem::path p(path);
-    std::string ext = p.has_extension() ? p.extension().string() : ".html";
-    return (p.parent_path() / (p.stem().string() + "-" + which + ext)).string();
 }
 
 }  // namespace cr3rig::cli

@@ -18,7 +18,8 @@ public:
 
     // Where the run must write its history.
     const std::string& history_path() const { return history_path_; }
-    // Reads the finished history and writes the report.
+    // Reads the finished history and writes the report; a write that fails then is a
+    // host I/O error (std::runtime_error naming the path, exit 3), as during the run.
     void write() const;
 
 private:
@@ -26,9 +27,5 @@ private:
     std::string history_path_;
     bool temporary_ = false;
 };
-
-// Without a guest, `run --report FILE` writes a report per kernel of the pair:
-// "build/report.html" -> "build/report-buggy.html", "build/report-fixed.html".
-std::string pair_report_path(const std::string& path, const std::string& which);
 
 }  // namespace cr3rig::cli

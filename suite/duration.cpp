@@ -1,6 +1,7 @@
 #include "suite/duration.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <string>
 
 #include "common/errors.hpp"
@@ -23,7 +24,7 @@ double parse_duration(std::string_view text)
     double value = 0;
     // from_chars, not strtod: no locale, no leading whitespace, no "inf" or "0x".
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, std::chars_format::fixed);
-    if (ec != std::errc() || end == text.data())
+    if (ec != std::errc() || end == text.data() || std::isnan(value))
         bad(text, "expected seconds, optionally with s, m, h or d");
     std::string_view unit(end, static_cast<size_t>(text.data() + text.size() - end));
     double scale = unit.empty() || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;

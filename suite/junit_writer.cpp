@@ -36,7 +36,7 @@ std::string failure_text(const TestResult& r)
 }  // namespace
 
 void write_junit(std::ostream& out, const std::string& suite_name, const std::vector<TestResult>& results,
-                 const Totals& totals)
+                 const Totals& totals, const std::string& interruption)
 {
     std::string suite = xml_escape(suite_name, true);
     out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
@@ -54,6 +54,8 @@ void write_junit(std::ostream& out, const std::string& suite_name, const std::ve
             out << "      <system-out>" << xml_escape(r.log_tail) << "</system-out>\n";
         out << "    </testcase>\n";
     }
+    if (!interruption.empty())
+        out << "    <system-err>" << xml_escape(interruption) << "</system-err>\n";
     out << "  </testsuite>\n";
     out << "</testsuites>\n";
 }

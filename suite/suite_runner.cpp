@@ -16,9 +16,11 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 
 #include "common/errors.hpp"
 #include "suite/guest_report.hpp"
+#include "suite/interrupt.hpp"
 #include "suite/result_mapping.hpp"
 
 extern char** environ;
@@ -41,16 +43,19 @@ struct Child {
     std::filesystem::path log;
 };
 
-// Kills and reaps whatever still runs when run_tests() leaves early (an exception).
+// Kills and reaps whatever still runs when run_tests() leaves early (an exception, a
+// signal). Each child leads its own process group: killing -pid ends what it started.
 struct Children {
     std::vector<Child> running;
-    ~Children()
+    ~Children() { kill_all(); }
+    void kill_all()
     {
         for (auto& c : running) {
-            ::kill(c.pid, SIGKILL);
+            ::kill(-c.pid, SIGKILL);
             ::waitpid(c.pid, nullptr, 0);
             ::close(c.pidfd);
         }
+        running.clear();
     }
 };
 
@@ -86,32 +91,74 @@ std::string command_line(const std::vector<std::string>& argv)
     return out;
 }
 
-pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log)
+// An entry that could not be started (its log cannot be written, exec failed: E2BIG
+// for a command line longer than the OS takes): it fails with this reason, and the
+// others run on.
+class CannotStart : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+std::string spawn_error(const std::vector<std::string>& argv, int err)
 {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        throw BadInput("cannot write test log " + log.string() + ": " + std::strerror(errno));
-    std::string header = "cr3rig test: running " + command_line(argv) + "\n";
-    if (::write(fd, header.data(), header.size()) < 0) {
-        ::close(fd);
-        throw BadInput("cannot write test log " + log.string() + ": " + std::strerror(errno));
+    std::string why = "cannot start " + argv[0] + ": " + std::strerror(err);
+    if (err == E2BIG) {
+        size_t bytes = 0;
+        for (const auto& a : argv)
+            bytes += a.size() + 1;
+        why += " (the command line is " + std::to_string(bytes) +
+               " bytes, more than the OS takes; one argument may hold at most 128 KiB)";
     }
+    return why;
+}
+
+// The child leads a process group of its own: a terminal's ^C reaches the runner
+// only, which ends each test's whole group itself (end_children).
+pid_t spawn_logged(const std::vector<std::string>& argv, int log_fd)
+{
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, fd, 1);
-    posix_spawn_file_actions_adddup2(&actions, fd, 2);
+    posix_spawn_file_actions_adddup2(&actions, log_fd, 1);
+    posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
     std::vector<char*> args;
     for (const auto& a : argv)
         args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     pid_t pid = 0;
-    int err = ::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
+    int err = ::posix_spawn(&pid, args[0], &actions, &attr, args.data(), environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
-    ::close(fd);
-    if (err)
-        throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(err));
+    if (err) {
+        std::string why = spawn_error(argv, err);
+        std::string line = "cr3rig test: " + why + "\n";
+        [[maybe_unused]] ssize_t n = ::write(log_fd, line.data(), line.size());
+        throw CannotStart(why);
+    }
     return pid;
+}
+
+pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log)
+{
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw CannotStart("cannot write test log " + log.string() + ": " + std::strerror(errno));
+    std::string header = "cr3rig test: running " + command_line(argv) + "\n";
+    if (::write(fd, header.data(), header.size()) < 0) {
+        ::close(fd);
+        throw CannotStart("cannot write test log " + log.string() + ": " + std::strerror(errno));
+    }
+    try {
+        pid_t pid = spawn_logged(argv, fd);
+        ::close(fd);
+        return pid;
+    } catch (...) {
+        ::close(fd);
+        throw;
+    }
 }
 
 Child start(const PlannedTest& test, size_t index, const RunnerOptions& options)
@@ -171,6 +218,136 @@ int poll_timeout_ms(const std::vector<Child>& running)
     return static_cast<int>(std::clamp<long long>(ms, 0, INT_MAX));
 }
 
+TestResult not_started(const std::filesystem::path& log, const std::string& name, const std::string& why)
+{
+    TestResult r;
+    r.name = name;
+    r.outcome = Outcome::Fail;
+    r.cause = "not-started";
+    r.detail = why;
+    r.log_path = log.string();
+    r.log_tail = why;  // not the log: its first line is the command that was too long
+    return r;
+}
+
+// One suite run's state: what is queued, what runs, what finished.
+class Scheduler {
+public:
+    Scheduler(const std::vector<PlannedTest>& tests, const RunnerOptions& options)
+        : tests_(tests), options_(options), results_(tests.size())
+    {
+        for (size_t i = 0; i < tests.size(); i++) {
+            std::string why = tests[i].skip_reason.empty() ? failed_check(*tests[i].entry) : tests[i].skip_reason;
+            if (why.empty())
+                queue_.push_back(i);
+            else
+                done(i, skipped(tests[i].entry->name, why));
+        }
+    }
+
+    bool busy() const { return !queue_.empty() || running(); }
+    bool running() const { return !children_.running.empty(); }
+
+    // Starts queued tests up to -j; one that cannot start fails with its reason.
+    void fill()
+    {
+        while (children_.running.size() < std::max(1u, options_.jobs) && !queue_.empty()) {
+            size_t i = queue_.front();
+            queue_.pop_front();
+            try {
+                children_.running.push_back(start(tests_[i], i, options_));
+            } catch (const CannotStart& e) {
+                const std::string& name = tests_[i].entry->name;
+                done(i, not_started(options_.log_dir / (name + ".log"), name, e.what()));
+            }
+        }
+    }
+
+    // Until a child exits, one outlives its deadline, or `wake_fd` (a signal) is readable.
+    void wait(int wake_fd);
+    // After SIGINT/SIGTERM: passes the signal to each running test's process group,
+    // gives them the kill grace to end, then kills what is left. Their results are
+    // not kept: they did not finish.
+    void stop(int signal);
+    // The results of the tests that finished, in the order of the plan.
+    std::vector<TestResult> finished();
+
+private:
+    void done(size_t i, TestResult r)
+    {
+        if (options_.on_result)
+            options_.on_result(r);
+        results_[i] = std::move(r);
+    }
+
+    const std::vector<PlannedTest>& tests_;
+    const RunnerOptions& options_;
+    std::vector<std::optional<TestResult>> results_;
+    std::deque<size_t> queue_;
+    Children children_;
+};
+
+void Scheduler::wait(int wake_fd)
+{
+    auto& running = children_.running;
+    std::vector<pollfd> fds;
+    for (const auto& c : running)
+        fds.push_back({c.pidfd, POLLIN, 0});
+    fds.push_back({wake_fd, POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), poll_timeout_ms(running)) < 0 && errno != EINTR)
+        throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+    auto now = Clock::now();
+    std::vector<Child> still;
+    std::vector<std::pair<Child, bool>> ended;  // and whether the runner killed it
+    for (size_t k = 0; k < running.size(); k++) {
+        const Child& c = running[k];
+        bool exited = fds[k].revents & (POLLIN | POLLHUP);
+        bool overdue = !exited && now >= c.kill_at;
+        if (overdue)
+            ::kill(-c.pid, SIGKILL);
+        if (exited || overdue)
+            ended.emplace_back(c, overdue);
+        else
+            still.push_back(c);
+    }
+    running = std::move(still);  // before finish(), which reaps: never kill a reaped pid
+    for (const auto& [c, killed] : ended)
+        done(c.index, finish(c, *tests_[c.index].entry, killed));
+}
+
+void Scheduler::stop(int signal)
+{
+    std::vector<pollfd> fds;
+    for (const auto& c : children_.running) {
+        ::kill(-c.pid, signal);
+        fds.push_back({c.pidfd, POLLIN, 0});
+    }
+    auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                    std::chrono::duration<double>(options_.kill_grace_s));
+    size_t left = fds.size();
+    while (left > 0 && Clock::now() < until) {
+        auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now()).count();
+        if (::poll(fds.data(), fds.size(), static_cast<int>(std::clamp<long long>(ms, 0, INT_MAX))) < 0 &&
+            errno != EINTR)
+            break;
+        for (auto& p : fds)
+            if (p.fd >= 0 && (p.revents & (POLLIN | POLLHUP))) {
+                p.fd = -1;  // poll() skips it from now on
+                left--;
+            }
+    }
+    children_.kill_all();  // SIGKILL to what is left, and reap every one
+}
+
+std::vector<TestResult> Scheduler::finished()
+{
+    std::vector<TestResult> out;
+    for (auto& r : results_)
+        if (r)
+            out.push_back(std::move(*r));
+    return out;
+}
+
 }  // namespace
 
 std::string guest_argument(const std::string& file, const std::filesystem::path& manifest_dir)
@@ -194,64 +371,26 @@ std::vector<std::string> child_command(const RunnerOptions& options, const Manif
     return argv;
 }
 
-std::vector<TestResult> run_tests(const std::vector<PlannedTest>& tests, const RunnerOptions& options)
+SuiteRun run_tests(const std::vector<PlannedTest>& tests, const RunnerOptions& options)
 {
     std::error_code ec;
     std::filesystem::create_directories(options.log_dir, ec);
     if (ec)
         throw BadInput("cannot make the log directory " + options.log_dir.string() + ": " + ec.message());
 
-    std::vector<std::optional<TestResult>> results(tests.size());
-    auto done = [&](size_t i, TestResult r) {
-        if (options.on_result)
-            options.on_result(r);
-        results[i] = std::move(r);
-    };
-    std::deque<size_t> queue;
-    for (size_t i = 0; i < tests.size(); i++) {
-        std::string why = tests[i].skip_reason.empty() ? failed_check(*tests[i].entry) : tests[i].skip_reason;
-        if (why.empty())
-            queue.push_back(i);
-        else
-            done(i, skipped(tests[i].entry->name, why));
+    InterruptWatch interrupts;
+    Scheduler scheduler(tests, options);
+    while (scheduler.busy() && !interrupts.signal()) {
+        scheduler.fill();
+        if (scheduler.running())
+            scheduler.wait(interrupts.fd());
     }
-
-    Children children;
-    auto& running = children.running;
-    unsigned jobs = std::max(1u, options.jobs);
-    while (!queue.empty() || !running.empty()) {
-        while (running.size() < jobs && !queue.empty()) {
-            running.push_back(start(tests[queue.front()], queue.front(), options));
-            queue.pop_front();
-        }
-        std::vector<pollfd> fds;
-        for (const auto& c : running)
-            fds.push_back({c.pidfd, POLLIN, 0});
-        if (::poll(fds.data(), fds.size(), poll_timeout_ms(running)) < 0 && errno != EINTR)
-            throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
-        auto now = Clock::now();
-        std::vector<Child> still;
-        std::vector<std::pair<Child, bool>> ended;  // and whether the runner killed it
-        for (size_t k = 0; k < running.size(); k++) {
-            const Child& c = running[k];
-            bool exited = fds[k].revents & (POLLIN | POLLHUP);
-            bool overdue = !exited && now >= c.kill_at;
-            if (overdue)
-                ::kill(c.pid, SIGKILL);
-            if (exited || overdue)
-                ended.emplace_back(c, overdue);
-            else
-                still.push_back(c);
-        }
-        running = std::move(still);  // before finish(), which reaps: never kill a reaped pid
-        for (const auto& [c, killed] : ended)
-            done(c.index, finish(c, *tests[c.index].entry, killed));
-    }
-
-    std::vector<TestResult> out;
-    for (auto& r : results)
-        out.push_back(std::move(*r));
-    return out;
+    SuiteRun run;
+    run.interrupted_by = interrupts.signal();
+    if (run.interrupted_by)
+        scheduler.stop(run.interrupted_by);
+    run.results = scheduler.finished();
+    return run;
 }
 
 }  // namespace cr3rig::suite

@@ -1,6 +1,7 @@
 // Runs the planned tests of a manifest, -j at a time, each as a child process
 // `cr3rig run GUEST --timeout T [--cmdline TEXT]` whose stdout and stderr go to
 // LOGDIR/NAME.log. A child that outlives its deadline by the grace period is killed.
+// SIGINT/SIGTERM to the runner end the children too (run_tests).
 #pragma once
 
 #include <filesystem>
@@ -34,8 +35,17 @@ std::string guest_argument(const std::string& file, const std::filesystem::path&
 // The argument vector of one test's child process.
 std::vector<std::string> child_command(const RunnerOptions& options, const ManifestEntry& entry, double timeout_s);
 
-// Results in the order of `tests`. Throws BadInput when the log directory cannot be
-// made or written.
-std::vector<TestResult> run_tests(const std::vector<PlannedTest>& tests, const RunnerOptions& options);
+struct SuiteRun {
+    // In the order of the tests; after a signal, only those that finished before it.
+    std::vector<TestResult> results;
+    int interrupted_by = 0;  // SIGINT or SIGTERM when one ended the run early, else 0
+};
+
+// Runs the tests. An entry that cannot start (its command line too long for the OS:
+// E2BIG) fails with the reason while the others run. SIGINT or SIGTERM stops the run:
+// no test starts after it, the running ones get the signal (each leads its own process
+// group), then SIGKILL after the kill grace. Throws BadInput when the log directory
+// cannot be made.
+SuiteRun run_tests(const std::vector<PlannedTest>& tests, const RunnerOptions& options);
 
 }  // namespace cr3rig::suite

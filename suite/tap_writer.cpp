@@ -76,7 +76,7 @@ void write_failure_yaml(std::ostream& out, const TestResult& r)
 
 }  // namespace
 
-void write_tap(std::ostream& out, const std::vector<TestResult>& results)
+void write_tap(std::ostream& out, const std::vector<TestResult>& results, const std::string& interruption)
 {
     out << "TAP version 13\n";
     out << "1.." << results.size() << "\n";
@@ -90,6 +90,8 @@ void write_tap(std::ostream& out, const std::vector<TestResult>& results)
         if (r.outcome == Outcome::Fail)
             write_failure_yaml(out, r);
     }
+    if (!interruption.empty())  // not "Bail out!": the tests listed did run to an end
+        out << "# " << one_line(interruption) << "\n";
 }
 
 }  // namespace cr3rig::suite

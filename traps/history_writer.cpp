@@ -21,7 +21,7 @@ std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohma
 }  // namespace
 
 HistoryWriter::HistoryWriter(const std::string& path)
-    : fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644))
+    : path_(path), fd_(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644))
 {
     if (fd_ < 0)
         throw BadInput("cannot write trace file " + path + ": " + std::strerror(errno));
@@ -29,7 +29,11 @@ HistoryWriter::HistoryWriter(const std::string& path)
 
 HistoryWriter::~HistoryWriter()
 {
-    flush();
+    try {
+        flush();
+    } catch (const std::runtime_error&) {
+        // Only when the run already ended by an exception: that one is reported.
+    }
     ::close(fd_);
 }
 
@@ -52,18 +56,22 @@ void HistoryWriter::flush_if_due()
 }
 
 // One write(2) for the whole chunk, so the file never ends inside a record unless the
-// disk is full; a short write is retried for the rest.
+// disk is full; a short write is retried for the rest. A history that cannot be
+// written ends the run (HistoryWriteError): a run whose --trace silently stops is a
+// run whose record cannot be trusted.
 void HistoryWriter::flush()
 {
-    for (size_t off = 0; off < buffer_.size();) {
-        ssize_t n = ::write(fd_, buffer_.data() + off, buffer_.size() - off);
+    std::string chunk;
+    chunk.swap(buffer_);  // dropped even when writing fails: the destructor must not retry
+    for (size_t off = 0; off < chunk.size();) {
+        ssize_t n = ::write(fd_, chunk.data() + off, chunk.size() - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            break;  // disk full or the like: the history ends here, the run does not
+            throw HistoryWriteError("cannot write trace file " + path_ + ": " +
+                                    (n < 0 ? std::strerror(errno) : "no progress"));
         off += static_cast<size_t>(n);
     }
-    buffer_.clear();
 }
 
 void HistoryWriter::header(const std::string& guest, const std::string& policy, const std::string& backend)

@@ -3,14 +3,21 @@
 // stopped. Each chunk is whole records and goes out in one write(2), once it is
 // kFlushInterval old (checked at every VM exit), and at once for findings and the verdict:
 // a run killed even by SIGKILL leaves a valid prefix, short of at most that much.
+// A write that fails (disk full, /dev/full) throws HistoryWriteError naming the file.
 #pragma once
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
 
 #include "common/trap_event.hpp"
 
 namespace cr3rig {
+
+// The history could not be written during the run: a host-side I/O error (exit 3).
+class HistoryWriteError : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 class HistoryWriter {
 public:
@@ -24,7 +31,7 @@ public:
     void event(const TrapEvent& event);
     void finding(const Finding& finding);
     void verdict(const std::string& verdict, const std::string& reason);
-    void flush();
+    void flush();  // throws HistoryWriteError
     void flush_if_due();  // the trap engine calls it at every exit
 
     static constexpr auto kFlushInterval = std::chrono::milliseconds(100);
@@ -32,6 +39,7 @@ public:
 private:
     void line(const std::string& json);
 
+    std::string path_;
     int fd_;
     std::string buffer_;
     std::chrono::steady_clock::time_point first_buffered_;

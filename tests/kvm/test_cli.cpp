@@ -1,6 +1,10 @@
 // `cr3rig run` end to end: the exit-code contract of the README on real guests.
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "harness/run_command.hpp"
 #include "tests/support/line_match.hpp"
@@ -57,6 +61,64 @@ TEST_CASE("cr3rig run --stats prints per-exit-reason counters")
     CHECK_THAT(r.output, Catch::Contains("exits:"));
     CHECK_THAT(r.output, Catch::Contains("port 0x03f8"));
     CHECK_THAT(r.output, !Catch::Contains("hello from cr3rig guest"));  // -q
+}
+
+// cr3rig's own stderr lines (the guest console to /dev/null), one per element.
+static std::vector<std::string> rig_lines(const std::string& args, int* exit_code)
+{
+    auto r = run_command("( " + cli(args) + " 2>&1 >/dev/null )");
+    *exit_code = r.exit_code;
+    std::vector<std::string> lines;
+    std::istringstream in(r.output);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
+    return lines;
+}
+
+TEST_CASE("every line cr3rig writes to stderr starts cr3rig:, --stats and crash dumps included")
+{
+    for (const char* args : {"run --stats builtin:hello", "run --stats --inject none builtin:hello",
+                             "run builtin:triple-fault"}) {
+        int exit_code = 0;
+        auto lines = rig_lines(args, &exit_code);
+        INFO(args);
+        CHECK(lines.size() > 3);
+        for (const auto& line : lines) {
+            INFO(line);
+            CHECK_THAT(line, Catch::StartsWith("cr3rig: "));
+        }
+    }
+}
+
+TEST_CASE("an output that fails during the run ends it with exit 3, naming the path")
+{
+    auto trace = run_command(cli("run -q --trace /dev/full builtin:hello"));
+    INFO(trace.output);
+    CHECK(trace.exit_code == 3);
+    CHECK_THAT(trace.output, Catch::Contains("cr3rig: host error: cannot write trace file /dev/full"));
+
+    auto serial = run_command(cli("run -q --serial-log /dev/full builtin:hello"));
+    INFO(serial.output);
+    CHECK(serial.exit_code == 3);
+    CHECK_THAT(serial.output, Catch::Contains("cr3rig: host error: cannot write serial log /dev/full"));
+}
+
+TEST_CASE("cr3rig run --trace FILE with no guest writes a history per kernel")
+{
+    auto dir = std::filesystem::temp_directory_path() / "cr3rig-kvm-pair-trace";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    auto r = run_command(cli("run -q --trace " + (dir / "pair.jsonl").string()));
+    INFO(r.output);
+    CHECK_THAT(r.output, Catch::Contains("traces: " + (dir / "pair-buggy.jsonl").string() + " (buggy)"));
+    CHECK_FALSE(std::filesystem::exists(dir / "pair.jsonl"));
+    for (const char* which : {"buggy", "fixed"}) {
+        std::string history = cr3rig::testing::read_file((dir / ("pair-" + std::string(which) + ".jsonl")).string());
+        INFO(which);
+        CHECK_THAT(history, Catch::StartsWith("{") && Catch::Contains("builtin:lazytlb-" + std::string(which)));
+        CHECK_THAT(history, Catch::Contains("\"type\":\"verdict\""));
+    }
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("doctor names the backend, the capabilities and what the probe guest showed")

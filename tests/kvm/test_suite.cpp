@@ -1,9 +1,18 @@
 // `cr3rig test` end to end on real guests: our own manifest passes with valid TAP and
-// JUnit reports, and the negative guests are each reported as FAIL for their reason.
+// JUnit reports, the negative guests are each reported as FAIL for their reason, and
+// SIGINT ends the runner's children and leaves valid reports.
 #include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "harness/run_command.hpp"
 #include "tests/support/junit_check.hpp"
@@ -11,6 +20,8 @@
 #include "tests/support/tap_check.hpp"
 
 using namespace cr3rig::testing;
+
+extern char** environ;
 
 namespace {
 
@@ -140,4 +151,91 @@ TEST_CASE("cr3rig test resolves files against the manifest and filters by --grou
     INFO(only.result.output);
     CHECK(only.result.exit_code == 1);
     CHECK_THAT(only.result.output, Catch::Contains("1 tests: 0 passed, 1 failed, 0 skipped"));
+}
+
+namespace {
+
+// Processes whose command line holds `needle` (cr3rig run children of a test).
+std::vector<pid_t> processes_with(const std::string& needle)
+{
+    std::vector<pid_t> out;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        std::string name = entry.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        std::string cmdline = read_file((entry.path() / "cmdline").string());
+        std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+        if (cmdline.find(needle) != std::string::npos)
+            out.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    return out;
+}
+
+// Starts `cr3rig test` with its stderr on a pipe, reads stderr lines until one holds
+// `line_part` (no clock involved), sends `signal`, and returns the exit status.
+int interrupt_suite(const std::vector<std::string>& argv, const std::string& line_part, int signal, std::string* err)
+{
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    std::vector<char*> args;
+    for (const auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    REQUIRE(::posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    std::FILE* in = ::fdopen(fds[0], "r");
+    char line[4096];
+    bool sent = false;
+    while (std::fgets(line, sizeof line, in)) {
+        *err += line;
+        if (!sent && std::string(line).find(line_part) != std::string::npos) {
+            ::kill(pid, signal);
+            sent = true;
+        }
+    }
+    std::fclose(in);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1000 + WTERMSIG(status);
+}
+
+}  // namespace
+
+TEST_CASE("SIGINT to cr3rig test ends its cr3rig run children and leaves valid reports")
+{
+    // hang ignores the deadline only the runner would enforce (timeout 3571 s, a value
+    // no other test uses, so that its child can be found in /proc).
+    auto dir = std::filesystem::temp_directory_path() / "cr3rig-kvm-suite-sigint";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "m.cfg") << "[hello]\nfile = builtin:hello\n[hang]\nfile = builtin:hang\ntimeout = 3571\n";
+    std::string tap = (dir / "out.tap").string(), junit = (dir / "out.xml").string();
+    std::string err;
+    int code = interrupt_suite({CR3RIG_BINARY, "test", (dir / "m.cfg").string(), "-j", "2", "--tap", tap, "--junit",
+                                junit, "--logs", (dir / "logs").string()},
+                               "PASS hello", SIGINT, &err);
+    INFO(err);
+    auto left = processes_with("--timeout=3571");
+    for (pid_t p : left)
+        ::kill(p, SIGKILL);  // the old runner left it: do not leave it to the host
+    CHECK(left.empty());
+    CHECK(code == 130);
+    CHECK_THAT(err, Catch::Contains("cr3rig: interrupted by SIGINT: 1 of 2 tests did not finish"));
+
+    std::string tap_text = read_file(tap);
+    INFO(tap_text);
+    TapCheck check = check_tap13(tap_text);
+    CHECK(check.ok());
+    CHECK(check.names == std::vector<std::string>{"hello"});
+    CHECK_THAT(tap_text, Catch::EndsWith("# interrupted by SIGINT: 1 of 2 tests did not finish\n"));
+    REQUIRE(xml_well_formed(junit));
+    CHECK(xpath(junit, "string(/testsuites/testsuite/@tests)") == "1");
+    std::filesystem::remove_all(dir);
 }

@@ -2,6 +2,8 @@
 // so that child processes, logs, kills and -j are tested without KVM.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -51,7 +53,7 @@ Run run_manifest(const std::string& text, const std::filesystem::path& dir, unsi
     options.jobs = jobs;
     options.kill_grace_s = 0.2;
     options.on_result = [&](const TestResult& r) { run.reported.push_back(r.name); };
-    run.results = run_tests(select_tests(run.manifest, {}), options);
+    run.results = run_tests(select_tests(run.manifest, {}), options).results;
     return run;
 }
 
@@ -162,4 +164,53 @@ TEST_CASE("an unusable log directory is BadInput", "[suite]")
     options.cr3rig = kFake;
     options.log_dir = dir / "file" / "logs";
     CHECK_THROWS_WITH(run_tests(select_tests(m, {}), options), Catch::Contains("cannot make the log directory"));
+}
+
+TEST_CASE("an entry whose command line is too long for the OS fails with the reason; the others run", "[suite]")
+{
+    // One argument may hold at most 128 KiB (MAX_ARG_STRLEN): exec fails with E2BIG.
+    auto dir = fresh_dir("e2big");
+    Run run = run_manifest("[huge]\nfile = builtin:pass\ntest_args = " + std::string(200 * 1024, 'x') +
+                               "\n[pass]\nfile = builtin:pass\n",
+                           dir, 1);
+    REQUIRE(run.results.size() == 2);
+    CHECK(run["huge"].outcome == Outcome::Fail);
+    CHECK(run["huge"].cause == "not-started");
+    CHECK_THAT(run["huge"].detail, Catch::Contains("Argument list too long") && Catch::Contains("bytes"));
+    CHECK_THAT(read_file((run.logs / "huge.log").string()), Catch::Contains("Argument list too long"));
+    CHECK(run["pass"].outcome == Outcome::Pass);
+    CHECK(run.reported == std::vector<std::string>{"huge", "pass"});
+}
+
+TEST_CASE("SIGTERM to the runner ends its children and keeps the results that finished", "[suite]")
+{
+    // -j 2: pass and hang start together; when pass ends, the runner gets SIGTERM (from
+    // on_result, so no timing is involved). hang must be ended, not waited for (it
+    // ignores its deadline of 1000 s), and `later` must never start.
+    auto dir = fresh_dir("sigterm");
+    Manifest manifest =
+        parse_manifest("[pass]\nfile = builtin:pass\n[hang]\nfile = builtin:hang\ntimeout = 1000\n[later]\n"
+                       "file = builtin:pass\n",
+                       dir / "suite.cfg");
+    RunnerOptions options;
+    options.cr3rig = kFake;
+    options.manifest_dir = manifest.directory();
+    options.log_dir = dir / "logs";
+    options.jobs = 2;
+    options.kill_grace_s = 0.2;
+    options.on_result = [](const TestResult& r) {
+        if (r.name == "pass")
+            ::raise(SIGTERM);
+    };
+    struct sigaction before {};
+    ::sigaction(SIGTERM, nullptr, &before);
+    SuiteRun run = run_tests(select_tests(manifest, {}), options);
+    CHECK(run.interrupted_by == SIGTERM);
+    REQUIRE(run.results.size() == 1);
+    CHECK(run.results[0].name == "pass");
+    CHECK_FALSE(std::filesystem::exists(dir / "logs" / "later.log"));
+    // The handler is the caller's again.
+    struct sigaction now {};
+    ::sigaction(SIGTERM, nullptr, &now);
+    CHECK(now.sa_handler == before.sa_handler);
 }
