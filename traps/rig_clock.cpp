@@ -25,6 +25,13 @@ uint32_t TrapEngine::timer_vector(RunContext& ctx)
 void TrapEngine::rig_clock(RunContext& ctx, const VmExit& exit)
 {
     if (exit.kind == ExitKind::Interrupted) {
+        // A poke can land right where a step exit was due (after an `iret` to user
+        // mode, say) and the backend then reports only this exit: if the guest can
+        // take an owed tick here, this is the point the step would have shown.
+        if (tick_owed_ && interruptible(ctx)) {
+            send_tick(ctx);
+            return;
+        }
         // Woken by the poke: a halted guest waits for a tick that only the rig gives.
         // One tick per halt: a poke can come again before the guest has even taken the
         // last one (its vector still pending in the IRR), then it must not get another.
@@ -44,7 +51,7 @@ void TrapEngine::rig_clock(RunContext& ctx, const VmExit& exit)
     // time, so every schedule shares the timeline of the run without injection up to
     // its read.
     if (tick_owed_) {
-        if (interruptible(ctx))
+        if (interruptible(ctx) || missed_interruptible_point(ctx))
             send_tick(ctx);
         return;
     }
@@ -68,6 +75,7 @@ void TrapEngine::rig_clock(RunContext& ctx, const VmExit& exit)
             send_tick(ctx);
         } else {
             tick_owed_ = true;
+            owed_steps_ = 0;
             arm(ctx, true);
         }
     }
@@ -92,6 +100,19 @@ bool TrapEngine::interruptible(RunContext& ctx)
     // the nested backend's vCPU halted inside the handler with interrupts off.
     auto next = read_guest_bytes(ctx.memory, ctx.vcpu.synced_sregs().cr3, regs.rip, 1);
     return next && (*next)[0] == kHltOpcode;
+}
+
+// The backend's stepping can skip a window: on kvm_pvm, CPL3 code runs natively, and
+// an `iret` from the #PF handler back to user mode was once not followed by a step
+// exit, so the next exit was the same fault again, interrupts off, and the tick
+// stayed owed through a whole livelock (2000 faults, never resolved). Arriving at the
+// #PF entry while owed means the guest passed a point where it could take the tick:
+// send it now (it waits for the guest's next `iret`, as any tick sent with interrupts
+// off). A kernel that keeps interrupts off for longer than any step budget gets it too.
+bool TrapEngine::missed_interruptible_point(RunContext& ctx)
+{
+    bool at_fault_entry = pf_entry_ && ctx.vcpu.synced_regs().rip == *pf_entry_;
+    return at_fault_entry || ++owed_steps_ > kOwedTickMaxSteps;
 }
 
 void TrapEngine::send_tick(RunContext& ctx)

@@ -55,9 +55,11 @@ TEST_CASE("a campaign on lazytlb-buggy finds and groups the race, and each token
     std::string report = cr3rig::testing::read_file((dir.path / "group-1.html").string());
     CHECK_THAT(report, Catch::Contains("stale-cr3-write"));
     CHECK_THAT(report, Catch::Contains("<svg"));
-    CHECK_FALSE(std::filesystem::exists(dir.path / "group-3.html"));  // the clean group has none
     auto groups = groups_of(r.output);
     REQUIRE(groups.size() >= 2);
+    for (size_t g = 0; g < groups.size(); g++)  // a report per group with findings, none for the clean one
+        CHECK(std::filesystem::exists(dir.path / ("group-" + std::to_string(g + 1) + ".html")) ==
+              (groups[g].second != "clean"));
     std::vector<std::pair<std::string, std::string>> with_findings;
     for (const auto& g : groups)
         if (g.second != "clean")

@@ -41,11 +41,9 @@ TEST_CASE("cr3rig run gives 0, 1, 124 and 3 for hello, fail, hang and triple-fau
 
 TEST_CASE("cr3rig run with no guest runs buggy and fixed under after-read, side by side")
 {
-    // An overloaded host can preempt the exiting task before its flush (no window that
-    // run: see run_with_window() in test_traps.cpp); retry those.
+    // Once: trapped runs keep guest time on the rig clock, so the pair comes out the
+    // same however busy the host is (test_determinism.cpp runs it 20 times under load).
     auto r = run_command(cli("run -q"));
-    for (int attempt = 2; r.exit_code != 0 && attempt <= 5; attempt++)
-        r = run_command(cli("run -q"));
     INFO(r.output);
     CHECK(r.exit_code == 0);
     CHECK(cr3rig::testing::has_line_matching(

@@ -55,11 +55,7 @@ TEST_CASE("run --report without a guest writes a report for each kernel of the p
 {
     ScratchDir scratch;
     std::string base = (scratch.dir / "report.html").string();
-    // An overloaded host can preempt the exiting task before its flush; retry those
-    // (as the pair test in test_cli.cpp does).
-    auto r = run_command(std::string(CR3RIG_BINARY) + " run -q --report " + base);
-    for (int attempt = 2; r.exit_code != 0 && attempt <= 5; attempt++)
-        r = run_command(std::string(CR3RIG_BINARY) + " run -q --report " + base);
+    auto r = run_command(std::string(CR3RIG_BINARY) + " run -q --report " + base);  // once: on the rig clock
     INFO(r.output);
     CHECK(r.exit_code == 0);
     std::string buggy = (scratch.dir / "report-buggy.html").string(), fixed = (scratch.dir / "report-fixed.html").string();

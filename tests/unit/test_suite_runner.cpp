@@ -166,7 +166,7 @@ TEST_CASE("an unusable log directory is BadInput", "[suite]")
     CHECK_THROWS_WITH(run_tests(select_tests(m, {}), options), Catch::Contains("cannot make the log directory"));
 }
 
-TEST_CASE("an entry whose command line is too long for the OS fails with the reason; the others run", "[suite]")
+TEST_CASE("an entry whose command line is too long for the OS fails with the reason, the others run", "[suite]")
 {
     // One argument may hold at most 128 KiB (MAX_ARG_STRLEN): exec fails with E2BIG.
     auto dir = fresh_dir("e2big");
