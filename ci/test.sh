@@ -35,7 +35,10 @@ cmake --build build-clang -j"$(nproc)"
 # Debug (-O0 -g): compiles ~4x faster than -O2 under the sanitizers; the tests are KVM-bound.
 cmake -S . -B build-asan -DCR3RIG_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$(nproc)"
+# The determinism test under six CPU hogs (40 runs of the same commands) ran above; under
+# the sanitizers it would only repeat the same code paths ~4x slower, so it is left out
+# here (named, not skipped silently).
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --output-on-failure -j"$(nproc)")
+  ctest --output-on-failure -j"$(nproc)" -E "six CPU hogs")
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash ci/fuzz.sh
