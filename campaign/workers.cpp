@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "campaign/stop_signals.hpp"
+#include "common/stop_signals.hpp"
 #include "common/verdict.hpp"
 #include "vmm/elf_loader.hpp"
 

@@ -19,8 +19,8 @@
 #include <stdexcept>
 
 #include "common/errors.hpp"
+#include "common/stop_signals.hpp"
 #include "suite/guest_report.hpp"
-#include "suite/interrupt.hpp"
 #include "suite/result_mapping.hpp"
 
 extern char** environ;
@@ -378,7 +378,7 @@ SuiteRun run_tests(const std::vector<PlannedTest>& tests, const RunnerOptions& o
     if (ec)
         throw BadInput("cannot make the log directory " + options.log_dir.string() + ": " + ec.message());
 
-    InterruptWatch interrupts;
+    StopSignals interrupts;
     Scheduler scheduler(tests, options);
     while (scheduler.busy() && !interrupts.signal()) {
         scheduler.fill();

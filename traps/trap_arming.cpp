@@ -113,7 +113,7 @@ void TrapEngine::arm(RunContext& ctx, bool single_step)
     plan_slots();
     kvm_guest_debug dbg{};
     dbg.control = KVM_GUESTDBG_ENABLE;
-    if (single_step || full_step_ || tick_owed_) {
+    if (single_step || full_step_) {
         dbg.control |= KVM_GUESTDBG_SINGLESTEP;
         // Stepping a read or over a breakpoint must execute exactly that instruction:
         // no pending interrupt may slip in first. Otherwise interrupts flow.

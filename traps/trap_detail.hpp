@@ -17,10 +17,6 @@ constexpr unsigned kLapicLvtTimer = 0x320;
 constexpr unsigned kLapicTimerInitialCount = 0x380;
 constexpr unsigned kLapicIrr = 0x200;
 constexpr uint32_t kLvtMasked = 1u << 16;
-constexpr uint64_t kRflagsIf = 1u << 9;
-constexpr uint8_t kHltOpcode = 0xf4;
-// Steps toward an owed tick before it is sent anyway (rig_clock.cpp).
-constexpr uint64_t kOwedTickMaxSteps = 100'000;
 constexpr auto kHaltPoke = std::chrono::microseconds(1000);
 constexpr unsigned kPageFaultVector = 14;
 

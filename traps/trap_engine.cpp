@@ -103,9 +103,6 @@ HookAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit)
             return HookAction::pause();
         }
     }
-    // Stepping toward an owed tick (rig_clock.cpp) the breakpoints are off: like full
-    // step mode, every instruction is then a candidate site.
-    bool stepping = full_step_ || tick_owed_;
     if (options_.rig_clock_exits)
         rig_clock(ctx, exit);
     if (history_)
@@ -122,10 +119,11 @@ HookAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit)
         if (stepping_over_) {
             stepping_over_ = false;
             arm(ctx, false);
-        }
-        if (!stepping)
             return HookAction::consumed();
-        // Stepping every instruction: look at this one.
+        }
+        if (!full_step_)
+            return HookAction::consumed();
+        // Full-step mode: every instruction is a candidate site, look at this one.
     }
     uint64_t rip = ctx.vcpu.synced_regs().rip;
     if (auto it = trapped_.find(rip); it != trapped_.end() && !site_intact(ctx, it->second)) {
@@ -152,7 +150,7 @@ HookAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit)
     } else if (idt_loads_.count(rip)) {
         stats_.idt_loads++;
         step_over_breakpoint(ctx);  // at the step's exit watch_idt() sees the new IDTR
-    } else if (!stepping) {
+    } else if (!full_step_) {
         stats_.unexpected_debug_exits++;  // e.g. a #DB of the guest's own: let it go on
         step_over_breakpoint(ctx);
     }

@@ -142,9 +142,6 @@ private:
     void inject(RunContext& ctx);
     void rig_clock(RunContext& ctx, const VmExit& exit);
     uint32_t timer_vector(RunContext& ctx);
-    bool interruptible(RunContext& ctx);
-    bool missed_interruptible_point(RunContext& ctx);
-    void send_tick(RunContext& ctx);
 
     const ElfImage* image_;
     TrapOptions options_;
@@ -177,8 +174,6 @@ private:
     bool paused_ = false;
     uint64_t clock_exits_ = 0;          // deterministic exits seen, for the rig clock
     std::optional<uint32_t> rig_timer_vector_;  // set once the guest's own timer is stopped
-    bool tick_owed_ = false;  // a tick came due with interrupts off: stepping to where they are on
-    uint64_t owed_steps_ = 0;
     std::chrono::steady_clock::time_point start_;
 };
 

@@ -1,8 +1,9 @@
-#include "campaign/stop_signals.hpp"
+#include "common/stop_signals.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <stdexcept>
 
 namespace cr3rig {
@@ -15,10 +16,12 @@ int g_pipe[2] = {-1, -1};
 
 void note_signal(int signo)
 {
+    int saved = errno;
     if (g_signal == 0)
         g_signal = signo;
     char byte = 1;
-    [[maybe_unused]] ssize_t n = ::write(g_pipe[1], &byte, 1);
+    [[maybe_unused]] ssize_t n = ::write(g_pipe[1], &byte, 1);  // full pipe: a wake-up is pending anyway
+    errno = saved;
 }
 
 void close_pipe()
@@ -40,7 +43,7 @@ StopSignals::StopSignals()
     struct sigaction action {};
     action.sa_handler = note_signal;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = 0;  // no SA_RESTART: a blocking poll returns EINTR
+    action.sa_flags = SA_RESTART;  // waitpid() and writes go on; poll() returns EINTR regardless
     ::sigaction(SIGINT, &action, &old_int_);
     ::sigaction(SIGTERM, &action, &old_term_);
 }

@@ -1,7 +1,8 @@
-// SIGINT and SIGTERM while a campaign runs: instead of ending the process at once
-// (and losing every result so far), they are noted and a campaign stops its workers
-// and keeps what finished. The note is a byte on a pipe, so that a poll() on the
-// workers' pipes wakes up for it however the signal and the poll interleave.
+// SIGINT and SIGTERM while a campaign or `cr3rig test` runs: instead of ending the
+// process at once (losing every result so far, and leaving children running), they
+// are noted; the caller stops its workers or children and keeps what finished. The
+// note is a byte on a pipe, so that a poll() on the children's fds wakes up for it
+// however the signal and the poll interleave.
 #pragma once
 
 #include <csignal>
