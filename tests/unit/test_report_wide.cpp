@@ -29,7 +29,12 @@ History wide_history(uint64_t events, uint64_t tasks, const std::string& name_ta
         e.seq = seq;
         e.kind = static_cast<EventKind>(seq % 5);
         int64_t pid = static_cast<int64_t>(seq % tasks + 1);
-        e.task = TaskId{pid, "t" + std::to_string(pid) + name_tail};
+        // Appended, not "t" + std::to_string(...): g++ 12 at -O3 sees a false -Wrestrict
+        // in the inlined operator+(const char*, string&&).
+        std::string task_name = "t";
+        task_name += std::to_string(pid);
+        task_name += name_tail;
+        e.task = TaskId{pid, task_name};
         e.cr3 = e.value = 0x100000 + 0x1000 * static_cast<uint64_t>(pid);
         e.own_mm_pgd = e.cr3;
         e.fault_rip = e.fault_addr = 0x500000 + seq;
