@@ -20,7 +20,13 @@ class RunHook;
 
 struct RunOptions {
     std::chrono::milliseconds timeout{10'000};
-    uint64_t memory_bytes = 64ull << 20;
+    uint64_t memory_bytes = 64ull << 20;  // `cr3rig test` gives hosted tests QEMU's 128 MiB
+    // vCPUs (`--smp`): vCPU 0 starts at the image's entry, the others wait for INIT/SIPI
+    // from its LAPIC, as on a PC. Hooks (the trap engine) need exactly one.
+    unsigned vcpus = 1;
+    // The CPU model in QEMU's -cpu syntax (`--cpu`, vmm/cpu_model.hpp); empty = the
+    // CPUID KVM supports, unchanged.
+    std::string cpu;
     // Optional live observers; the result keeps the console text and counts either way.
     std::function<void(char)> on_console;
     std::function<void(const std::string&)> on_log;
