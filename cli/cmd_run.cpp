@@ -92,17 +92,41 @@ TrapOptions trap_options_of(const RunArgs& args, const std::string& inject)
     return trap_options;
 }
 
+// The guest's console echoed on stdout. The rig's own lines go to stderr, which
+// `cr3rig test` writes to the same log file: stdout is flushed at each newline so that
+// the two interleave in order, and a last line the guest left open is ended before the
+// rig's lines follow, so that the verdict line starts a line of its own (kvm-unit-tests'
+// dummy test prints "Dummy Hello World!" with no newline).
+class ConsoleEcho {
+public:
+    void put(char c)
+    {
+        std::fputc(c, stdout);
+        open_line_ = c != '\n';
+        if (!open_line_)
+            std::fflush(stdout);
+    }
+
+    // Before the rig's lines: ends an open line and flushes what is buffered.
+    void end_line()
+    {
+        if (open_line_)
+            std::fputc('\n', stdout);
+        open_line_ = false;
+        std::fflush(stdout);
+    }
+
+private:
+    bool open_line_ = false;
+};
+
 // The guest's console to stdout (unless -q) and to --serial-log; its log lines,
 // trace records and malformed messages to the log.
-void add_observers(const RunArgs& args, SerialLog* serial_log, RunOptions& options)
+void add_observers(SerialLog* serial_log, const std::shared_ptr<ConsoleEcho>& echo, RunOptions& options)
 {
-    bool quiet = args.quiet;
-    options.on_console = [quiet, serial_log](char c) {
-        if (!quiet) {
-            std::fputc(c, stdout);
-            if (c == '\n')
-                std::fflush(stdout);
-        }
+    options.on_console = [echo, serial_log](char c) {
+        if (echo)
+            echo->put(c);
         if (serial_log)
             serial_log->put(c);
     };
@@ -199,13 +223,15 @@ Verdict run_one(const RunArgs& args, const std::string& guest, const std::string
     std::string history_path = report ? report->history_path() : args.trace;
     if (trapped_run && !history_path.empty())
         trapped_run->keep_history({history_path, guest});
-    add_observers(args, serial_log ? &*serial_log : nullptr, options);
+    auto echo = args.quiet ? nullptr : std::make_shared<ConsoleEcho>();
+    add_observers(serial_log ? &*serial_log : nullptr, echo, options);
 
     std::optional<TrappedResult> trapped;
     if (trapped_run)
         trapped = trapped_run->run(options);
     RunResult result = trapped ? trapped->run : run_guest(*image, options);
-    std::fflush(stdout);
+    if (echo)
+        echo->end_line();
     if (serial_log)
         serial_log->finish();
     if (report)

@@ -28,7 +28,8 @@ struct TestArgs {
     std::string manifest;
     unsigned jobs = 1;
     suite::Filters filters;
-    std::string timeout;  // a duration as in the manifest: "90", "2m"
+    std::string timeout;      // a duration as in the manifest: "90", "2m"
+    std::string max_timeout;  // caps every entry's timeout, its own included
     std::string tap, junit;
     std::string logs = "logs";
 };
@@ -84,6 +85,8 @@ suite::RunnerOptions runner_options(const TestArgs& args, const suite::Manifest&
     options.jobs = args.jobs;
     if (!args.timeout.empty())
         options.default_timeout_s = parse_duration_option(args.timeout);
+    if (!args.max_timeout.empty())
+        options.max_timeout_s = parse_duration_option(args.max_timeout);
     bool tty = ::isatty(2);
     options.on_result = [tty, planned, finished = size_t{0}](const suite::TestResult& r) mutable {
         finished++;
@@ -139,6 +142,10 @@ void add_test_command(CLI::App& app, int* exit_code)
         ->allow_extra_args(false);
     cmd->add_option("--timeout", args->timeout,
                     "Timeout of entries without one, in seconds or with s/m/h/d (default 90s, as kvm-unit-tests)")
+        ->check(duration());
+    cmd->add_option("--max-timeout", args->max_timeout,
+                    "Cap every entry's timeout, its own `timeout =` included (for a CI budget); a test stopped at "
+                    "the cap says so in its detail")
         ->check(duration());
     cmd->add_option("--tap", args->tap, "Write the results as TAP version 13 to this file");
     cmd->add_option("--junit", args->junit, "Write the results as JUnit XML to this file");

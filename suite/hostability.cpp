@@ -1,8 +1,9 @@
 #include "suite/hostability.hpp"
 
-#include <algorithm>
+#include <filesystem>
 
-#include "common/errors.hpp"
+#include "suite/file_text.hpp"
+#include "suite/qemu_params.hpp"
 
 namespace cr3rig::suite {
 
@@ -16,50 +17,62 @@ std::string join(const std::vector<std::string>& words)
     return out;
 }
 
-bool all_digits(const std::string& s)
-{
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 }  // namespace
 
 GuestArguments guest_arguments(const ShellWords& test_args, const ShellWords& params)
 {
+    QemuParams qemu = map_qemu_params(params.words);
     GuestArguments out;
-    out.cmdline = join(test_args.words);
+    out.cmdline = qemu.append.value_or(join(test_args.words));
+    out.cpu = qemu.cpu;
+    out.memory_mib = qemu.memory_mib;
+    out.unsupported = qemu.unsupported;
+    out.unsupported_why = qemu.unsupported_why;
     out.expansion = test_args.has_expansion || params.has_expansion;
-    for (size_t i = 0; i < params.words.size(); i++) {
-        if (params.words[i] == "-append") {
-            if (i + 1 >= params.words.size())
-                throw BadInput("-append needs a value");
-            out.cmdline = params.words[++i];
-        } else if (out.unsupported_option.empty()) {
-            out.unsupported_option = params.words[i];
-        }
-    }
     return out;
 }
 
-std::string skip_reason(const ManifestEntry& e, const GuestArguments& args)
+std::string static_skip_reason(const ManifestEntry& e)
 {
     if (!e.arch.empty() && e.arch != "x86_64")
-        return e.arch + " only (cr3rig hosts x86_64 guests)";
-    if (e.smp != "1")
-        return "smp = " + e.smp + (all_digits(e.smp) ? "" : ", a shell expression,") + " (cr3rig runs one vCPU)";
-    if (!e.accel.empty() && e.accel != "kvm")
-        return e.accel + " only (cr3rig runs guests on KVM)";
+        return e.arch + " only";
     if (!e.machine.empty())
         return "machine " + e.machine + " only (cr3rig emulates no QEMU machine type)";
-    if (!args.unsupported_option.empty())
-        return "QEMU parameter " + args.unsupported_option + " (cr3rig maps only -append, to the guest's command line)";
-    if (args.expansion)
-        return "shell expansion in test_args or extra_params (cr3rig does not evaluate it)";
+    if (!e.accel.empty() && e.accel != "kvm")
+        return e.accel + " only (cr3rig runs guests on KVM)";
     if (!e.disabled_if.empty())
         return "disabled_if is a shell condition (cr3rig does not evaluate it): " + e.disabled_if;
+    return {};
+}
+
+std::string unhostable_reason(const ManifestEntry& e, const GuestArguments& args)
+{
+    if (e.vcpus == 0)  // not a number: $MAX_SMP, or more than fits
+        return "smp = " + e.smp + " (cr3rig does not evaluate shell expressions; it takes a number of vCPUs)";
+    if (!args.unsupported.empty())
+        return "QEMU parameter " + args.unsupported + " (" + args.unsupported_why + ")";
+    if (args.expansion)
+        return "shell expansion in test_args or extra_params (cr3rig does not evaluate it)";
     if (e.in_group("migration"))
         return "migration test (needs QEMU's migration harness)";
     if (e.in_group("panic"))
         return "panic test (expects QEMU's GUEST_PANICKED state)";
+    return {};
+}
+
+std::string failed_check(const ManifestEntry& entry)
+{
+    for (const auto& check : entry.checks) {
+        size_t eq = check.find('=');
+        std::string path = check.substr(0, eq), value = check.substr(eq + 1);
+        std::error_code ec;
+        bool is_file = std::filesystem::is_regular_file(path, ec);
+        std::string content = is_file ? read_text(path) : "";
+        while (!content.empty() && content.back() == '\n')
+            content.pop_back();
+        if (!is_file || content != value)
+            return path + " not equal to " + value;
+    }
     return {};
 }
 

@@ -1,6 +1,7 @@
 #include "suite/manifest.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -51,6 +52,14 @@ bool valid_name(std::string_view name)
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                std::string_view("_-.+:@,").find(c) != std::string_view::npos;
     });
+}
+
+// smp's number, or 0 when it is none (a shell expression such as $MAX_SMP, or too big).
+unsigned vcpu_count(std::string_view smp)
+{
+    unsigned n = 0;
+    auto [end, ec] = std::from_chars(smp.data(), smp.data() + smp.size(), n);
+    return ec == std::errc() && end == smp.data() + smp.size() ? n : 0;
 }
 
 std::vector<std::string> split_blanks(std::string_view text)
@@ -167,6 +176,7 @@ private:
             if (value.empty() || value.find_first_not_of('0') == std::string_view::npos)
                 fail("smp must be a number of vCPUs, at least 1");
             e.smp = value;
+            e.vcpus = vcpu_count(value);
         } else if (key == "check") {
             e.checks = split_blanks(value);
             for (const auto& c : e.checks)
@@ -205,7 +215,10 @@ private:
             fail("[" + e.name + "] has no file", e.line);
         GuestArguments args = checked([&] { return guest_arguments(test_args_, params_); });
         e.cmdline = args.cmdline;
-        e.skip_reason = skip_reason(e, args);
+        e.cpu = args.cpu;
+        e.memory_mib = args.memory_mib;
+        e.skip_reason = static_skip_reason(e);
+        e.unhostable = unhostable_reason(e, args);
         entries_.push_back(std::move(e));
         current_.reset();
     }

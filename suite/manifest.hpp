@@ -4,7 +4,7 @@
 //   [name]
 //   file = builtin:hello          # or a guest image, relative to the manifest
 //   test_args = 'a b'             # the guest's command line (shell-quoted)
-//   extra_params = -append 'a b'  # QEMU options; only -append is hostable here
+//   extra_params = -append 'a b' -cpu qemu64,+x2apic -m 256  # QEMU options
 //   groups = smoke cr3
 //   timeout = 30s
 //   smp = 1 / arch = x86_64 / accel = kvm / machine / check = PATH=VALUE / disabled_if
@@ -13,6 +13,7 @@
 // reports show them as SKIP with why; docs/suite.md lists the rules.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -27,11 +28,15 @@ struct ManifestEntry {
     std::string file;   // as written: builtin:NAME, or a path
     std::optional<double> timeout_s;
     std::vector<std::string> groups;
-    std::string smp = "1";
+    std::string smp = "1";  // as written
+    unsigned vcpus = 1;     // smp as a number; 0 when it is not one ($MAX_SMP)
     std::string arch, machine, accel, disabled_if;
-    std::vector<std::string> checks;  // PATH=VALUE each
-    std::string cmdline;              // what the guest gets: test_args, or extra_params' -append
-    std::string skip_reason;          // empty: this rig can host the entry
+    std::vector<std::string> checks;     // PATH=VALUE each
+    std::string cmdline;                 // what the guest gets: test_args, or extra_params' -append
+    std::string cpu;                     // extra_params' -cpu, verbatim; empty: none
+    std::optional<uint64_t> memory_mib;  // extra_params' -m
+    std::string skip_reason;             // run_tests.sh's own: arch, machine, accel, disabled_if
+    std::string unhostable;              // what cr3rig cannot give (a QEMU option, ...); empty: none
 
     bool in_group(std::string_view group) const;
 };

@@ -53,9 +53,9 @@ TestResult map_child_result(std::string name, const ChildExit& how, std::string_
         r.outcome = Outcome::Pass;
         r.detail = report.summary;
         return r;
-    case kExitSkip:
+    case kExitSkip:  // the guest's summary; else the verdict's reason, or the line that says why it did not run
         r.outcome = Outcome::Skip;
-        r.detail = first_of(report.summary, report.last_rig_message);
+        r.detail = first_of(report.summary, why.starts_with("SKIP: ") ? why.substr(6) : why);
         return r;
     case kExitFail: return fail("fail", first_of(report.summary, why));
     case kExitUsage:  // "cr3rig: error: cannot open guest image x"

@@ -1,6 +1,7 @@
 // From how `cr3rig run` ended, and its log, to PASS/FAIL/SKIP with a detail, the way
 // kvm-unit-tests' runtime.bash maps its run script's status (table in docs/suite.md):
-// 0 pass, 4 skip (kselftest's code; kvm-unit-tests uses 77, which `run` turns into 4),
+// 0 pass, 4 skip (kselftest's code: the guest skipped, or `run` could not give what the
+// entry asks for, a -cpu model or vCPUs, and said why on its last `cr3rig: ` line),
 // 124 a timeout, death by a signal, and every other status a failure.
 #pragma once
 

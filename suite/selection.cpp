@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/errors.hpp"
+#include "suite/hostability.hpp"
 
 namespace cr3rig::suite {
 
@@ -16,6 +17,19 @@ std::string joined(const std::vector<std::string>& v)
     for (const auto& s : v)
         out += (out.empty() ? "" : ", ") + s;
     return out;
+}
+
+// In run_tests.sh's order (runtime.bash's run()): nodefault, then arch, machine, accel,
+// disabled_if, then check; after them what only cr3rig cannot give.
+std::string planned_skip_reason(const ManifestEntry& e, bool filtered)
+{
+    if (!filtered && e.in_group("nodefault"))
+        return "test marked as manual run only";
+    if (!e.skip_reason.empty())
+        return e.skip_reason;
+    if (std::string why = failed_check(e); !why.empty())
+        return why;
+    return e.unhostable;
 }
 
 }  // namespace
@@ -34,10 +48,7 @@ std::vector<PlannedTest> select_tests(const Manifest& manifest, const Filters& f
         if (!filters.groups.empty() &&
             std::none_of(filters.groups.begin(), filters.groups.end(), [&](const auto& g) { return e.in_group(g); }))
             continue;
-        std::string reason = e.skip_reason;
-        if (reason.empty() && !filtered && e.in_group("nodefault"))
-            reason = "nodefault group: runs only when --group or --only selects it";
-        planned.push_back({&e, reason});
+        planned.push_back({&e, planned_skip_reason(e, filtered)});
     }
     if (planned.empty())
         throw BadInput("no entry of " + manifest.path.string() + " is in group " + joined(filters.groups) +

@@ -19,9 +19,11 @@ struct PlannedTest {
     std::string skip_reason;  // empty: run it
 };
 
-// In manifest order. An entry in the "nodefault" group runs only when a filter selects
-// it, as with kvm-unit-tests' run_tests.sh; without filters it is a SKIP. Throws
-// BadInput when --only names no entry or the filters leave nothing to run.
+// In manifest order, each with its skip reason in run_tests.sh's order: an entry in the
+// "nodefault" group runs only when a filter selects it ("test marked as manual run
+// only" without filters), then the manifest's arch/machine/accel/disabled_if, then its
+// check (read on this host now), then what cr3rig cannot give. Throws BadInput when
+// --only names no entry or the filters leave nothing to run.
 std::vector<PlannedTest> select_tests(const Manifest& manifest, const Filters& filters);
 
 }  // namespace cr3rig::suite

@@ -20,6 +20,7 @@
 
 #include "common/errors.hpp"
 #include "common/stop_signals.hpp"
+#include "suite/file_text.hpp"
 #include "suite/guest_report.hpp"
 #include "suite/result_mapping.hpp"
 
@@ -38,7 +39,7 @@ struct Child {
     pid_t pid;
     int pidfd;  // readable once the child has exited: poll() waits for exits and deadlines at once
     Clock::time_point start, kill_at;
-    double timeout_s;
+    EntryTimeout timeout;
     std::string guest;
     std::filesystem::path log;
 };
@@ -58,30 +59,6 @@ struct Children {
         running.clear();
     }
 };
-
-std::string read_text(const std::filesystem::path& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
-// kvm-unit-tests' check = PATH=VALUE: a skip reason unless every PATH holds VALUE.
-std::string failed_check(const ManifestEntry& entry)
-{
-    for (const auto& check : entry.checks) {
-        size_t eq = check.find('=');
-        std::string path = check.substr(0, eq), value = check.substr(eq + 1);
-        std::error_code ec;
-        std::string content = std::filesystem::is_regular_file(path, ec) ? read_text(path) : "";
-        while (!content.empty() && content.back() == '\n')  // as the shell's $(cat PATH)
-            content.pop_back();
-        if (!std::filesystem::is_regular_file(path, ec) || content != value)
-            return path + " not equal to " + value;
-    }
-    return {};
-}
 
 std::string command_line(const std::vector<std::string>& argv)
 {
@@ -166,13 +143,13 @@ Child start(const PlannedTest& test, size_t index, const RunnerOptions& options)
     const ManifestEntry& e = *test.entry;
     Child c;
     c.index = index;
-    c.timeout_s = e.timeout_s.value_or(options.default_timeout_s);
+    c.timeout = entry_timeout(options, e);
     c.guest = guest_argument(e.file, options.manifest_dir);
     c.log = options.log_dir / (e.name + ".log");
     c.start = Clock::now();
     c.kill_at = c.start + std::chrono::duration_cast<Clock::duration>(
-                              std::chrono::duration<double>(c.timeout_s + options.kill_grace_s));
-    c.pid = spawn(child_command(options, e, c.timeout_s), c.log);
+                              std::chrono::duration<double>(c.timeout.seconds + options.kill_grace_s));
+    c.pid = spawn(child_command(options, e, c.timeout.seconds), c.log);
     c.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, c.pid, 0));
     if (c.pidfd < 0) {
         ::kill(c.pid, SIGKILL);
@@ -194,7 +171,9 @@ TestResult finish(const Child& c, const ManifestEntry& entry, bool killed)
     else if (WIFSIGNALED(status))
         how.signal = WTERMSIG(status);
     std::string log = read_text(c.log);
-    TestResult r = map_child_result(entry.name, how, log, c.guest, c.timeout_s);
+    TestResult r = map_child_result(entry.name, how, log, c.guest, c.timeout.seconds);
+    if (r.cause == "timeout" && c.timeout.capped_from)
+        r.detail += " (--max-timeout; the entry's timeout is " + format_seconds(*c.timeout.capped_from) + ")";
     r.seconds = std::chrono::duration<double>(Clock::now() - c.start).count();
     r.log_path = c.log.string();
     r.log_tail = log_tail(log);
@@ -237,11 +216,10 @@ public:
         : tests_(tests), options_(options), results_(tests.size())
     {
         for (size_t i = 0; i < tests.size(); i++) {
-            std::string why = tests[i].skip_reason.empty() ? failed_check(*tests[i].entry) : tests[i].skip_reason;
-            if (why.empty())
+            if (tests[i].skip_reason.empty())
                 queue_.push_back(i);
             else
-                done(i, skipped(tests[i].entry->name, why));
+                done(i, skipped(tests[i].entry->name, tests[i].skip_reason));
         }
     }
 
@@ -357,13 +335,25 @@ std::string guest_argument(const std::string& file, const std::filesystem::path&
     return (manifest_dir / file).lexically_normal().string();
 }
 
+EntryTimeout entry_timeout(const RunnerOptions& options, const ManifestEntry& entry)
+{
+    double seconds = entry.timeout_s.value_or(options.default_timeout_s);
+    if (options.max_timeout_s && seconds > *options.max_timeout_s)
+        return {*options.max_timeout_s, seconds};
+    return {seconds, std::nullopt};
+}
+
 std::vector<std::string> child_command(const RunnerOptions& options, const ManifestEntry& entry, double timeout_s)
 {
     char timeout[32];
     std::snprintf(timeout, sizeof timeout, "%g", timeout_s);
-    // --name=value: a value that starts with '-' stays a value. `--cmdline` only when
-    // there is one, so that entries without arguments run on every cr3rig.
-    std::vector<std::string> argv = {options.cr3rig, "run", std::string("--timeout=") + timeout};
+    // --name=value: a value that starts with '-' stays a value.
+    std::vector<std::string> argv = {options.cr3rig, "run", std::string("--timeout=") + timeout,
+                                     "--memory=" + std::to_string(entry.memory_mib.value_or(kDefaultGuestMemoryMiB))};
+    if (entry.vcpus > 1)
+        argv.push_back("--smp=" + std::to_string(entry.vcpus));
+    if (!entry.cpu.empty())
+        argv.push_back("--cpu=" + entry.cpu);
     if (!entry.cmdline.empty())
         argv.push_back("--cmdline=" + entry.cmdline);
     argv.push_back("--");

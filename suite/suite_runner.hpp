@@ -1,11 +1,13 @@
 // Runs the planned tests of a manifest, -j at a time, each as a child process
-// `cr3rig run GUEST --timeout T [--cmdline TEXT]` whose stdout and stderr go to
-// LOGDIR/NAME.log. A child that outlives its deadline by the grace period is killed.
+// `cr3rig run --timeout=T --memory=M [--smp=N] [--cpu=SPEC] [--cmdline=TEXT] -- GUEST`
+// whose stdout and stderr go to LOGDIR/NAME.log. A child that outlives its deadline by the grace period is killed.
 // SIGINT/SIGTERM to the runner end the children too (run_tests).
 #pragma once
 
 #include <filesystem>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 namespace cr3rig::suite {
 
 inline constexpr double kDefaultTimeoutS = 90;  // kvm-unit-tests' TIMEOUT default
+inline constexpr uint64_t kDefaultGuestMemoryMiB = 128;  // QEMU's default RAM, for entries without -m
 
 struct RunnerOptions {
     std::string cr3rig;                  // the binary each test runs with (`cr3rig run ...`)
@@ -22,6 +25,7 @@ struct RunnerOptions {
     std::filesystem::path log_dir;
     unsigned jobs = 1;
     double default_timeout_s = kDefaultTimeoutS;  // for entries without a timeout
+    std::optional<double> max_timeout_s;          // --max-timeout: caps every entry's, its own included
     // `cr3rig run` stops itself at its deadline; the runner waits this much longer
     // before it kills the child (kvm-unit-tests: timeout -k 1s).
     double kill_grace_s = 5;
@@ -32,7 +36,17 @@ struct RunnerOptions {
 // path resolved against the manifest's directory.
 std::string guest_argument(const std::string& file, const std::filesystem::path& manifest_dir);
 
-// The argument vector of one test's child process.
+// An entry's deadline: its timeout, else the default, at most max_timeout_s;
+// `capped_from` is what the cap lowered.
+struct EntryTimeout {
+    double seconds;
+    std::optional<double> capped_from;
+};
+EntryTimeout entry_timeout(const RunnerOptions& options, const ManifestEntry& entry);
+
+// The argument vector of one test's child process: the manifest's smp, -cpu, -m and
+// command line as `cr3rig run`'s options; --smp only above 1 and --cpu and --cmdline
+// only when given, so that plain entries run on every cr3rig.
 std::vector<std::string> child_command(const RunnerOptions& options, const ManifestEntry& entry, double timeout_s);
 
 struct SuiteRun {

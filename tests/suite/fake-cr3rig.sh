@@ -1,19 +1,28 @@
 #!/bin/sh
 # Stands in for `cr3rig run` in the runner's unit tests, which need no KVM: the guest's
-# name says how this "run" ends. Called as: run --timeout=T [--cmdline=TEXT] -- GUEST
+# name says how this "run" ends. Called as:
+#   run --timeout=T --memory=M [--smp=N] [--cpu=SPEC] [--cmdline=TEXT] -- GUEST
+# A --cpu starting with "nope" is a configuration it cannot give: exit 4 with the reason
+# on its last line, as `cr3rig run` does.
 [ "$1" = run ] || exit 99
 shift
-timeout='' cmdline=''
+timeout='' cmdline='' memory='' smp=1 cpu=''
 while [ "$1" != "--" ]; do
   case "$1" in
     --timeout=*) timeout=${1#--timeout=} ;;
+    --memory=*) memory=${1#--memory=} ;;
+    --smp=*) smp=${1#--smp=} ;;
+    --cpu=*) cpu=${1#--cpu=} ;;
     --cmdline=*) cmdline=${1#--cmdline=} ;;
     *) echo "fake-cr3rig: unexpected argument $1" >&2; exit 98 ;;
   esac
   shift
 done
 guest=$2
-echo "fake: timeout=$timeout cmdline=$cmdline"
+echo "fake: timeout=$timeout memory=$memory smp=$smp cpu=$cpu cmdline=$cmdline"
+case "$cpu" in
+  nope*) echo "cr3rig: -cpu $cpu: no such CPU model" >&2; exit 4 ;;
+esac
 
 # meet-X: wait until the other of meet-a and meet-b has started too, which happens
 # only when both run at once (-j 2). Bounded, so a broken -j fails instead of hanging.

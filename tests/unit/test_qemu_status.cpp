@@ -12,6 +12,7 @@ TEST_CASE("QEMU's debug-exit status maps to the rig's verdicts")
     CHECK(qemu_verdict(1, "PASS: x\n") == VerdictKind::Pass);    // (0 << 1) | 1
     CHECK(qemu_verdict(3, "FAIL: x\n") == VerdictKind::Fail);    // (1 << 1) | 1
     CHECK(qemu_verdict(155, "SKIP: x\n") == VerdictKind::Skip);  // (77 << 1) | 1
+    CHECK(qemu_verdict(77, "SKIP: x\n") == VerdictKind::Skip);   // (38 << 1) | 1: kvm-unit-tests' skip
     CHECK(qemu_verdict(1, "qemu-system-x86_64: warning: host doesn't support requested feature\n") ==
           VerdictKind::Pass);
     // Not test results: QEMU quit without the device, failed itself, or was killed.

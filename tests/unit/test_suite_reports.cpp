@@ -105,7 +105,19 @@ TEST_CASE("cr3rig run's exit codes map to PASS, FAIL and SKIP as in kvm-unit-tes
 
     auto skip = mapped(4, "cr3rig: SKIP: no usable KVM: /dev/kvm: No such file or directory\n");
     CHECK(skip.outcome == Outcome::Skip);
-    CHECK(skip.detail == "SKIP: no usable KVM: /dev/kvm: No such file or directory");
+    CHECK(skip.detail == "no usable KVM: /dev/kvm: No such file or directory");
+
+    // A configuration `cr3rig run` cannot give: exit 4, the reason on its last line.
+    auto cannot = mapped(4, "cr3rig: -cpu Opteron_G1,vendor=AuthenticAMD: cannot give vendor\n");
+    CHECK(cannot.outcome == Outcome::Skip);
+    CHECK(cannot.detail == "-cpu Opteron_G1,vendor=AuthenticAMD: cannot give vendor");
+
+    // kvm-unit-tests' all-skipped guest (debug-exit 38): its summary, else the verdict's reason.
+    auto guest_skip = mapped(4, "SKIP: no pcid\nSUMMARY: 1 tests, 1 skipped\n"
+                                "cr3rig: builtin:x: SKIP: guest exit code 38 (debug-exit status 77) [3.0 ms]\n");
+    CHECK(guest_skip.detail == "1 tests, 1 skipped");
+    auto bare_skip = mapped(4, "Dummy\ncr3rig: builtin:x: SKIP: guest exit code 38 (debug-exit status 77) [3.0 ms]\n");
+    CHECK(bare_skip.detail == "guest exit code 38 (debug-exit status 77)");
 
     auto timeout = mapped(124, "hang: spinning\n");
     CHECK(timeout.outcome == Outcome::Fail);

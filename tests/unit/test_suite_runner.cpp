@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "harness/run_command.hpp"
 #include "suite/manifest.hpp"
@@ -43,7 +44,8 @@ struct Run {
     }
 };
 
-Run run_manifest(const std::string& text, const std::filesystem::path& dir, unsigned jobs)
+Run run_manifest(const std::string& text, const std::filesystem::path& dir, unsigned jobs,
+                 std::optional<double> max_timeout_s = std::nullopt)
 {
     Run run{parse_manifest(text, dir / "suite.cfg"), {}, {}, dir / "logs"};
     RunnerOptions options;
@@ -52,6 +54,7 @@ Run run_manifest(const std::string& text, const std::filesystem::path& dir, unsi
     options.log_dir = run.logs;
     options.jobs = jobs;
     options.kill_grace_s = 0.2;
+    options.max_timeout_s = max_timeout_s;
     options.on_result = [&](const TestResult& r) { run.reported.push_back(r.name); };
     run.results = run_tests(select_tests(run.manifest, {}), options).results;
     return run;
@@ -88,16 +91,19 @@ smp = 2
 [checked]
 file = builtin:pass
 check = /nonexistent/cr3rig/param=Y
+[cannot]
+file = builtin:pass
+qemu_params = -cpu nope,+x
 )",
                            dir, 3);
 
-    REQUIRE(run.results.size() == 10);
+    REQUIRE(run.results.size() == 11);
     std::vector<std::string> order;
     for (const auto& r : run.results)
         order.push_back(r.name);
     CHECK(order == std::vector<std::string>{"pass", "fail", "skip", "timeout", "hang", "segv", "args", "relative", "smp",
-                                            "checked"});
-    CHECK(run.reported.size() == 10);
+                                            "checked", "cannot"});
+    CHECK(run.reported.size() == 11);
 
     CHECK(run["pass"].outcome == Outcome::Pass);
     CHECK(run["pass"].detail == "1 tests");
@@ -105,26 +111,40 @@ check = /nonexistent/cr3rig/param=Y
     CHECK(run["fail"].outcome == Outcome::Fail);
     CHECK(run["fail"].failure_message() == "FAIL: two");
     CHECK(run["skip"].outcome == Outcome::Skip);
-    CHECK(run["skip"].detail == "SKIP: no usable KVM: fake");
+    CHECK(run["skip"].detail == "no usable KVM: fake");
     CHECK(run["timeout"].detail == "timeout; duration=7s");
     CHECK(run["hang"].outcome == Outcome::Fail);
     CHECK(run["hang"].detail == "timeout; duration=0.3s, killed by the runner");
     CHECK_FALSE(run["hang"].exit_code);
     CHECK(run["segv"].detail == "terminated on SIGSEGV");
     CHECK(run["relative"].detail == "bad input: cannot open guest image " + (dir / "sub/guest.elf").string());
-    CHECK(run["smp"].outcome == Outcome::Skip);
-    CHECK(run["smp"].log_path.empty());
+    CHECK(run["smp"].outcome == Outcome::Pass);
+    CHECK_THAT(read_file((run.logs / "smp.log").string()), Catch::Contains("fake: timeout=90 memory=128 smp=2 cpu= "));
     CHECK(run["checked"].outcome == Outcome::Skip);
     CHECK(run["checked"].detail == "/nonexistent/cr3rig/param not equal to Y");
+    CHECK(run["checked"].log_path.empty());
+    // What `cr3rig run` cannot give (exit 4) is a SKIP with its reason.
+    CHECK(run["cannot"].outcome == Outcome::Skip);
+    CHECK(run["cannot"].detail == "-cpu nope,+x: no such CPU model");
 
     // Each run's stdout and stderr in LOGDIR/NAME.log, after the command that ran.
     std::string log = read_file((run.logs / "args.log").string());
     CHECK_THAT(log, Catch::StartsWith("cr3rig test: running " + std::string(kFake) +
-                                      " run --timeout=90 '--cmdline=-a b c' -- builtin:pass\n"));
-    CHECK_THAT(log, Catch::Contains("fake: timeout=90 cmdline=-a b c\n"));
+                                      " run --timeout=90 --memory=128 '--cmdline=-a b c' -- builtin:pass\n"));
+    CHECK_THAT(log, Catch::Contains("fake: timeout=90 memory=128 smp=1 cpu= cmdline=-a b c\n"));
     CHECK(run["args"].log_path == (run.logs / "args.log").string());
     CHECK_THAT(read_file((run.logs / "fail.log").string()), Catch::Contains("cr3rig: builtin:fail: FAIL:"));
-    CHECK_FALSE(std::filesystem::exists(run.logs / "smp.log"));
+    CHECK_FALSE(std::filesystem::exists(run.logs / "checked.log"));
+}
+
+TEST_CASE("a test stopped at --max-timeout says that the cap applied", "[suite]")
+{
+    auto dir = fresh_dir("cap");
+    Run run = run_manifest("[capped]\nfile = builtin:timeout\ntimeout = 7\n[under]\nfile = builtin:timeout\ntimeout = 2\n",
+                           dir, 1, 3);
+    CHECK(run["capped"].detail == "timeout; duration=3s (--max-timeout; the entry's timeout is 7s)");
+    CHECK_THAT(read_file((run.logs / "capped.log").string()), Catch::Contains(" run --timeout=3 "));
+    CHECK(run["under"].detail == "timeout; duration=2s");
 }
 
 TEST_CASE("with jobs = 2 the runner runs two tests at once", "[suite]")
@@ -148,9 +168,10 @@ TEST_CASE("the child's command line: --cmdline only with arguments, paths resolv
     options.cr3rig = "/bin/cr3rig";
     options.manifest_dir = "/m";
     CHECK(child_command(options, plain, 90) ==
-          std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=90", "--", "builtin:hello"});
-    CHECK(child_command(options, with_args, 2.5) ==
-          std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=2.5", "--cmdline=-v one", "--", "/m/guests/x.elf"});
+          std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=90", "--memory=128", "--", "builtin:hello"});
+    CHECK(child_command(options, with_args, 2.5) == std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=2.5",
+                                                                             "--memory=128", "--cmdline=-v one", "--",
+                                                                             "/m/guests/x.elf"});
     CHECK(guest_argument("/abs/g.elf", "/m") == "/abs/g.elf");
     CHECK(guest_argument("../g.elf", "/m/sub") == "/m/g.elf");
 }

@@ -8,7 +8,9 @@ namespace cr3rig {
 
 VerdictKind verdict_of_exit_value(uint32_t value)
 {
-    return value == 0 ? VerdictKind::Pass : value == CR3RIG_EXIT_SKIP ? VerdictKind::Skip : VerdictKind::Fail;
+    if (value == 0)
+        return VerdictKind::Pass;
+    return value == CR3RIG_EXIT_SKIP_KUT || value == CR3RIG_EXIT_SKIP ? VerdictKind::Skip : VerdictKind::Fail;
 }
 
 Claims DebugExit::claims() const { return {{{CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN}}, {}}; }

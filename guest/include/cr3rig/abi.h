@@ -23,7 +23,8 @@
 #define CR3RIG_PIC2_LEN         2u
 #define CR3RIG_DEBUG_EXIT_PORT  0x00f4u  /* isa-debug-exit: status = (v << 1) | 1 */
 #define CR3RIG_DEBUG_EXIT_LEN   1u
-#define CR3RIG_EXIT_SKIP        77u      /* debug-exit value of a skipped test (kvm-unit-tests) */
+#define CR3RIG_EXIT_SKIP        77u      /* debug-exit value of a skipped test (cr3rig's own guests) */
+#define CR3RIG_EXIT_SKIP_KUT    38u      /* kvm-unit-tests' skip: report_summary() returns 77 >> 1, QEMU exits 77 */
 #define CR3RIG_UART_PORT        0x03f8u  /* 16550 COM1, 8 registers */
 #define CR3RIG_UART_LEN         8u
 #define CR3RIG_FW_CFG_PORT      0x0510u  /* QEMU fw_cfg selector + data (+ DMA at 0x514) */
