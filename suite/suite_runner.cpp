@@ -13,9 +13,7 @@
 #include <climits>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 
 #include "common/errors.hpp"
