@@ -32,6 +32,7 @@
 
 #include "bench/floor_figures.hpp"
 #include "bench/process_figures.hpp"
+#include "bench/suite_figures.hpp"
 #include "campaign/campaign_runner.hpp"
 #include "common/errors.hpp"
 #include "common/verdict.hpp"
@@ -296,6 +297,7 @@ int main(int argc, char** argv)
     auto campaign_rss = bench::summarize(processes.campaign_peak_rss_mib);
     auto jobs1_s = bench::summarize(processes.campaign_jobs1_s);
     auto jobs2_s = bench::summarize(processes.campaign_jobs2_s);
+    bench::SuiteFigures kut = bench::kut_suite_figures(3, quick);
 
     std::printf("cr3rig-bench (%d runs each, min / median / max)\n", runs);
     std::printf("  KVM_RUN round trip, port-I/O exit   %8.2f / %8.2f / %8.2f us\n", roundtrip_ns.min / 1e3,
@@ -383,6 +385,7 @@ int main(int argc, char** argv)
                     bench::summarize(gdbstub.gdb_ns).median / bench::summarize(gdbstub.rig_ns).median);
     else
         std::printf("  gdb-stub comparison: not measured (%s)\n", gdbstub.skipped.c_str());
+    bench::print_suite_figures(kut);
 
     if (!json_path.empty()) {
         nlohmann::json j = {{"runs", runs},
@@ -414,6 +417,7 @@ int main(int argc, char** argv)
             j["qemu_skipped"] = peer.skipped;
         }
         bench::add_gdbstub_json(j, gdbstub);
+        bench::add_suite_json(j, kut);
         j["get_regs_ns"] = to_json(get_regs_ns);
         j["synced_regs_read_ns"] = to_json(synced_ns);
         j["sync_regs_cost_per_exit_ns"] = to_json(sync_exit_ns);

@@ -217,6 +217,7 @@ private:
         e.cmdline = args.cmdline;
         e.cpu = args.cpu;
         e.memory_mib = args.memory_mib;
+        e.qemu_params = params_.words;
         e.skip_reason = static_skip_reason(e);
         e.unhostable = unhostable_reason(e, args);
         entries_.push_back(std::move(e));

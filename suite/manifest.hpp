@@ -35,6 +35,7 @@ struct ManifestEntry {
     std::string cmdline;                 // what the guest gets: test_args, or extra_params' -append
     std::string cpu;                     // extra_params' -cpu, verbatim; empty: none
     std::optional<uint64_t> memory_mib;  // extra_params' -m
+    std::vector<std::string> qemu_params;  // extra_params' words, verbatim (to run the entry under QEMU)
     std::string skip_reason;             // run_tests.sh's own: arch, machine, accel, disabled_if
     std::string unhostable;              // what cr3rig cannot give (a QEMU option, ...); empty: none
 

@@ -2,7 +2,7 @@
 // kvm-unit-tests folder; without either every test exits 4 with the reason, which CTest
 // (SKIP_RETURN_CODE 4) reports as skipped. Listing tests needs neither.
 #define CATCH_CONFIG_RUNNER
-#include "tests/support/kut_dir.hpp"
+#include "harness/kut_data.hpp"
 #include "tests/support/skip_main.hpp"
 #include "vmm/kvm.hpp"
 

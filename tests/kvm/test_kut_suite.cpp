@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "harness/kut_data.hpp"
 #include "harness/run_command.hpp"
 #include "suite/manifest.hpp"
-#include "tests/support/kut_dir.hpp"
 #include "tests/support/tap_check.hpp"
 
 using namespace cr3rig::testing;
@@ -32,28 +32,6 @@ const std::map<std::string, std::string> kKnownGaps = {
      "needs -M q35,kernel-irqchip=split -device intel-iommu -device edu: cr3rig has no PCI bus, no "
      "IOMMU and no edu device (it stays a SKIP naming the option)"},
 };
-
-struct BaselineEntry {
-    std::string name, result, detail;
-};
-
-// qemu-baseline.tsv: comment lines start with '#'; then name, result, seconds, detail.
-std::vector<BaselineEntry> read_baseline(const std::filesystem::path& path)
-{
-    std::vector<BaselineEntry> out;
-    std::istringstream in(read_file(path.string()));
-    for (std::string line; std::getline(in, line);) {
-        if (line.empty() || line.front() == '#')
-            continue;
-        std::vector<std::string> fields;
-        std::istringstream cells(line);
-        for (std::string cell; std::getline(cells, cell, '\t');)
-            fields.push_back(cell);
-        if (fields.size() >= 2)
-            out.push_back({fields[0], fields[1], fields.size() >= 4 ? fields[3] : ""});
-    }
-    return out;
-}
 
 struct Result {
     std::string outcome, detail;
