@@ -9,7 +9,12 @@
 #include <filesystem>
 #include <string>
 
+#include "common/errors.hpp"
 #include "harness/run_command.hpp"
+#include "vmm/boot_image.hpp"
+#include "vmm/kvm.hpp"
+#include "vmm/run_hook.hpp"
+#include "vmm/runner.hpp"
 
 using cr3rig::testing::run_command;
 
@@ -35,6 +40,16 @@ cr3rig::testing::CommandResult run_kut(const std::string& binary, const std::str
 {
     return run_command(std::string(CR3RIG_BINARY) + " run " + kut_binary(binary) + " --memory 128 " + args);
 }
+
+// A hook that takes part in nothing: enough to be refused.
+struct IdleHook : cr3rig::RunHook {
+    void start(cr3rig::RunContext&) override {}
+    cr3rig::HookAction on_exit(cr3rig::RunContext&, const cr3rig::VmExit&) override
+    {
+        return cr3rig::HookAction::proceed();
+    }
+    std::vector<cr3rig::Finding> finish(cr3rig::RunContext&, const cr3rig::Stop&) override { return {}; }
+};
 
 void check_passed(const cr3rig::testing::CommandResult& r)
 {
@@ -115,4 +130,44 @@ TEST_CASE("--smp above 1 with the trap engine is refused in one line")
     INFO(r.output);
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.output, Catch::Contains("cr3rig: error: --smp 2 cannot be combined with the trap engine"));
+}
+
+TEST_CASE("a hook or a snapshot with more than one vCPU is BadInput; one vCPU still takes both")
+{
+    auto image = cr3rig::parse_boot_image(cr3rig::read_file_bytes(kut_binary("smptest.flat"), "guest image"));
+    IdleHook hook;
+    cr3rig::RunOptions two;
+    two.vcpus = 2;
+    two.cmdline = "smptest.flat";
+    two.hook = &hook;
+    CHECK_THROWS_AS(cr3rig::run_guest(*image, two), cr3rig::BadInput);
+    two.hook = nullptr;
+    cr3rig::GuestSession session(*image, two);
+    CHECK_THROWS_AS(session.run(&hook, std::chrono::seconds(10)), cr3rig::BadInput);
+    CHECK_THROWS_AS(session.take_snapshot(), cr3rig::BadInput);
+    CHECK(session.run(nullptr, std::chrono::seconds(60)).verdict.kind == cr3rig::VerdictKind::Pass);
+
+    cr3rig::RunOptions one;
+    one.cmdline = "smptest.flat";
+    cr3rig::GuestSession single(*image, one);
+    single.take_snapshot();
+    CHECK(single.has_snapshot());
+}
+
+TEST_CASE("more vCPUs than KVM allows is a SKIP naming the limit")
+{
+    cr3rig::Kvm kvm;
+    int max = kvm.check_extension(KVM_CAP_MAX_VCPUS);
+    REQUIRE(max > 0);
+    auto image = cr3rig::parse_boot_image(cr3rig::read_file_bytes(kut_binary("smptest.flat"), "guest image"));
+    cr3rig::RunOptions options;
+    options.vcpus = static_cast<unsigned>(max) + 1;
+    options.cmdline = "smptest.flat";
+    CHECK_THROWS_AS(cr3rig::run_guest(*image, options), cr3rig::Unsupported);
+    if (max < 4096) {  // --smp takes up to 4096
+        auto r = run_kut("smptest.flat", "--smp " + std::to_string(max + 1));
+        INFO(r.output);
+        CHECK(r.exit_code == 4);
+        CHECK_THAT(r.output, Catch::Contains("vCPUs: this host's KVM allows at most " + std::to_string(max)));
+    }
 }
