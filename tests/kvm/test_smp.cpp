@@ -124,7 +124,7 @@ TEST_CASE("a malformed CPU model and --smp 0 are bad input")
     }
 }
 
-TEST_CASE("--smp above 1 with the trap engine is refused in one line")
+TEST_CASE("run with --smp above 1 and the trap engine is refused in one line")
 {
     auto r = run_command(std::string(CR3RIG_BINARY) + " run builtin:lazytlb-fixed --smp 2 --inject after-read");
     INFO(r.output);
@@ -132,7 +132,7 @@ TEST_CASE("--smp above 1 with the trap engine is refused in one line")
     CHECK_THAT(r.output, Catch::Contains("cr3rig: error: --smp 2 cannot be combined with the trap engine"));
 }
 
-TEST_CASE("a hook or a snapshot with more than one vCPU is BadInput; one vCPU still takes both")
+TEST_CASE("a hook or a snapshot with more than one vCPU is BadInput, one vCPU still takes both")
 {
     auto image = cr3rig::parse_boot_image(cr3rig::read_file_bytes(kut_binary("smptest.flat"), "guest image"));
     IdleHook hook;

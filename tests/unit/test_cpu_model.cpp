@@ -93,7 +93,7 @@ TEST_CASE("qemu64 keeps only QEMU's qemu64 features, x2apic and hypervisor on as
     CHECK(find(m.cpuid, 0x1).eax == 0x000906ea);
 }
 
-TEST_CASE("+feat and feat=on set what KVM offers; -feat and feat=off clear", "[cpu-model]")
+TEST_CASE("+feat and feat=on set what KVM offers, -feat and feat=off clear", "[cpu-model]")
 {
     CpuModel m = apply_cpu_model(offered(), "qemu64,+pcid,invpcid=on,-x2apic,+umip,tsc_adjust");
     CHECK(m.warnings.empty());
