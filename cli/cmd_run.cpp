@@ -45,6 +45,8 @@ struct RunArgs {
     SemanticSymbols symbols;
     std::string cmdline;   // multiboot: after the guest's name on its command line
     std::string env_file;  // multiboot: the first module, KEY=VALUE lines
+    unsigned smp = 1;                // vCPUs; more than one: no trap engine
+    std::optional<std::string> cpu;  // QEMU's -cpu syntax; not given: KVM's CPUID
 };
 
 // Names of the lazytlb kernel's tracepoints (cr3rig/abi.h), for -v output.
@@ -179,6 +181,13 @@ RunOptions run_options_of(const RunArgs& args, const std::string& guest, const B
     options.timeout = std::chrono::ceil<std::chrono::milliseconds>(
         std::chrono::duration<double>(parse_duration_option(args.timeout)));
     options.memory_bytes = uint64_t{args.memory_mib} << 20;
+    options.vcpus = args.smp;
+    if (args.cpu) {
+        if (args.cpu->empty())
+            throw BadInput("--cpu: an empty CPU model");
+        options.cpu = *args.cpu;
+    }
+    options.on_warning = [](const std::string& line) { spdlog::warn("warning: {}", line); };
     return options;
 }
 
@@ -209,6 +218,9 @@ Verdict run_one(const RunArgs& args, const std::string& guest, const std::string
     auto image = load_guest(guest);
     bool trapping =
         !inject.empty() || !args.trace.empty() || !args.report.empty() || args.rig_clock || args.host_time;
+    if (trapping && args.smp != 1)
+        throw BadInput("--smp " + std::to_string(args.smp) + " cannot be combined with " + std::string(kTrapEngineUse) +
+                       ": the trap engine traps one vCPU");
     std::unique_ptr<TrappedRun> trapped_run;
     if (trapping)  // checks the image before anything is written or started
         trapped_run = std::make_unique<TrappedRun>(*image, trap_options_of(args, inject), kTrapEngineUse);
@@ -357,6 +369,17 @@ void add_machine_options(CLI::App* cmd, RunArgs* args)
                     "Multiboot guests: this file becomes the first module, the environment (KEY=VALUE lines), as "
                     "kvm-unit-tests passes it")
         ->type_name("FILE");
+    cmd->add_option("--smp", args->smp,
+                    "vCPUs: vCPU 0 starts at the image's entry, the others wait for INIT/SIPI from its LAPIC, as "
+                    "on a PC; more than one cannot be combined with the trap engine; more than KVM allows: SKIP "
+                    "(exit 4)")
+        ->check(whole_number())
+        ->check(CLI::Range(1u, 4096u))
+        ->capture_default_str();
+    cmd->add_option("--cpu", args->cpu,
+                    "CPU model in QEMU's -cpu syntax: host, max or qemu64, then +feat, -feat, feat=on|off, "
+                    "host-phys-bits; a model or part cr3rig cannot give: SKIP (exit 4) with the reason")
+        ->type_name("SPEC");
 }
 
 }  // namespace
@@ -373,7 +396,7 @@ void add_run_command(CLI::App& app, int* exit_code)
     cmd->footer(
         "Exit codes: 0 pass, 1 bug found or guest reported failure, 2 usage or bad input (an output path that\n"
         "cannot be opened included), 3 guest crash or host error (an output that fails during the run, named),\n"
-        "4 skipped (no usable KVM, or the guest exited 77), 124 timeout.");
+        "4 skipped (no usable KVM, a --cpu or --smp this host cannot give, or the guest exited 77), 124 timeout.");
     cmd->callback([args, exit_code] {
         if (args->guest.empty()) {
             *exit_code = run_pair(*args);

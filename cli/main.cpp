@@ -60,6 +60,9 @@ int main(int argc, char** argv)
     } catch (const KvmUnavailable& e) {
         std::fprintf(stderr, "cr3rig: SKIP: no usable KVM: %s\n", e.what());
         return exit_code_of(VerdictKind::Skip);
+    } catch (const Unsupported& e) {
+        std::fprintf(stderr, "cr3rig: SKIP: %s\n", e.what());
+        return exit_code_of(VerdictKind::Skip);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cr3rig: host error: %s\n", e.what());
         return exit_code_of(VerdictKind::Crash);

@@ -28,6 +28,13 @@ class BadInput : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// A configuration cr3rig cannot give on this host or at all (a CPU model it does not
+// know, more vCPUs than KVM allows): not the user's typo, so the run is skipped (exit 4)
+// with the one-line reason, as QEMU's runner skips what QEMU cannot do.
+class Unsupported : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 // The guest named a guest-physical range outside its memory.
 class GuestAccessError : public std::runtime_error {
     using std::runtime_error::runtime_error;

@@ -408,11 +408,16 @@ kvm_debugregs Vcpu::get_debugregs() const
 int Vcpu::run()
 {
     run_->kvm_valid_regs = sync_mask_;
-    if (::ioctl(fd_.get(), KVM_RUN, 0) == 0)
-        return 0;
-    if (errno == EINTR)
-        return EINTR;
-    throw KvmError("KVM_RUN", errno);
+    for (;;) {
+        if (::ioctl(fd_.get(), KVM_RUN, 0) == 0)
+            return 0;
+        if (errno == EINTR)
+            return EINTR;
+        // An application processor that got INIT and waits for its SIPI: KVM returns to
+        // user space once per INIT and expects KVM_RUN again (a kick still ends it: EINTR).
+        if (errno != EAGAIN)
+            throw KvmError("KVM_RUN", errno);
+    }
 }
 
 }  // namespace cr3rig

@@ -6,6 +6,8 @@
 #include "common/errors.hpp"
 #include "cr3rig/abi.h"
 #include "vmm/boot_image.hpp"
+#include "vmm/cpu_model.hpp"
+#include "vmm/cpu_topology.hpp"
 #include "vmm/devices/debug_exit.hpp"
 #include "vmm/devices/fw_cfg.hpp"
 #include "vmm/devices/uart.hpp"
@@ -45,7 +47,7 @@ std::vector<std::unique_ptr<Device>> core_devices(GuestMemory& memory, const Run
     std::vector<std::unique_ptr<Device>> list;
     list.push_back(std::make_unique<Uart>(CR3RIG_UART_PORT, console_sink(options, result)));
     list.push_back(std::make_unique<DebugExit>());
-    list.push_back(std::make_unique<FwCfg>(options.memory_bytes, 1));
+    list.push_back(std::make_unique<FwCfg>(options.memory_bytes, static_cast<uint16_t>(options.vcpus)));
     list.push_back(std::make_unique<RigPort>(memory, RigPort::Sinks{options.on_log, options.on_trace, options.on_bad_message}));
     return list;
 }
@@ -79,6 +81,52 @@ Kvm open_kvm()
     return k;
 }
 
+// Bit 24 of CPUID.01H:ECX. KVM emulates the TSC-deadline timer in its in-kernel LAPIC
+// but KVM_GET_SUPPORTED_CPUID leaves the bit out; the VMM adds it when the capability
+// says so, as QEMU does.
+constexpr uint32_t kTscDeadlineBit = 1u << 24;
+
+// What KVM can give a vCPU of this machine (which has the in-kernel irqchip).
+std::vector<kvm_cpuid_entry2> offered_cpuid(const Kvm& kvm)
+{
+    std::vector<kvm_cpuid_entry2> table = kvm.supported_cpuid();
+    if (kvm.check_extension(KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+        for (auto& e : table)
+            if (e.function == 1)
+                e.ecx |= kTscDeadlineBit;
+    return table;
+}
+
+// The vCPUs' CPUID: KVM's table unchanged without a model (as before models existed),
+// else the model's. Throws BadInput / Unsupported for a spec cr3rig cannot give.
+std::vector<kvm_cpuid_entry2> model_cpuid(const Kvm& kvm, const RunOptions& options)
+{
+    if (options.cpu.empty())
+        return kvm.supported_cpuid();
+    CpuModel model = apply_cpu_model(offered_cpuid(kvm), options.cpu);
+    if (options.on_warning)
+        for (const auto& w : model.warnings)
+            options.on_warning(w);
+    return std::move(model.cpuid);
+}
+
+// The vCPU count, checked against what KVM allows (KVM_CAP_MAX_VCPUS, else the
+// recommended KVM_CAP_NR_VCPUS, else 4 as the API documents).
+unsigned checked_vcpu_count(const Kvm& kvm, unsigned vcpus)
+{
+    if (vcpus == 0)
+        throw BadInput("a machine needs at least one vCPU");
+    int max = kvm.check_extension(KVM_CAP_MAX_VCPUS);
+    if (max <= 0)
+        max = kvm.check_extension(KVM_CAP_NR_VCPUS);
+    if (max <= 0)
+        max = 4;
+    if (vcpus > static_cast<unsigned>(max))
+        throw Unsupported(std::to_string(vcpus) + " vCPUs: this host's KVM allows at most " + std::to_string(max) +
+                          " (KVM_CAP_MAX_VCPUS)");
+    return vcpus;
+}
+
 }  // namespace
 
 Machine::Machine(const BootImage& image, const RunOptions& options, RunResult& result)
@@ -88,25 +136,38 @@ Machine::Machine(const BootImage& image, const RunOptions& options, RunResult& r
       own_devices(core_devices(memory, options, result)),
       devices(all_devices(own_devices, options.extra_devices)),
       rig(the_device<RigPort>(own_devices)),
-      vcpu(create_vcpu(options.apic_bus_cycle_ns))
+      cpuid(model_cpuid(kvm, options)),
+      vcpu(create_boot_vcpu(options))
 {
+    unsigned count = checked_vcpu_count(kvm, options.vcpus);
+    aps.reserve(count - 1);
+    for (unsigned id = 1; id < count; id++)
+        aps.push_back(create_vcpu(id));
     for (Device* d : devices)
         bus.attach(*d);
     image.boot(memory, vcpu, BootArgs{options.cmdline, options.modules});
 }
 
-Vcpu Machine::create_vcpu(uint64_t apic_bus_cycle_ns)
+// Sets up what must precede the first vCPU, then creates vCPU 0.
+Vcpu Machine::create_boot_vcpu(const RunOptions& options)
 {
+    checked_vcpu_count(kvm, options.vcpus);  // before anything is built for them
     vm.set_user_memory_region(0, 0, memory.size(), memory.host_base());
-    vm.create_irqchip();  // must precede vCPU creation: gives the vCPU its LAPIC
-    if (apic_bus_cycle_ns) {
+    vm.create_irqchip();  // must precede vCPU creation: gives each vCPU its LAPIC
+    if (options.apic_bus_cycle_ns) {
         if (vm.check_extension(kCapApicBusCyclesNs) <= 0)
             throw KvmUnavailable("KVM lacks KVM_CAP_X86_APIC_BUS_CYCLES_NS, needed by the rig clock");
-        vm.enable_cap(kCapApicBusCyclesNs, apic_bus_cycle_ns);
+        vm.enable_cap(kCapApicBusCyclesNs, options.apic_bus_cycle_ns);
     }
     vm.set_tss_addr(kKvmTssGpa);
-    Vcpu v = vm.create_vcpu(0);
-    v.set_cpuid(kvm.supported_cpuid());
+    return create_vcpu(0);
+}
+
+// KVM gives vCPU `id` the LAPIC ID `id`; its CPUID says the same.
+Vcpu Machine::create_vcpu(unsigned id)
+{
+    Vcpu v = vm.create_vcpu(static_cast<int>(id));
+    v.set_cpuid(cpuid_for_vcpu(cpuid, id));
     return v;
 }
 

@@ -40,11 +40,18 @@ struct Machine {
     std::vector<std::unique_ptr<Device>> own_devices;  // the core devices
     std::vector<Device*> devices;                      // own_devices, then the extra ones
     RigPort& rig;                                      // the result reads its counters
-    Vcpu vcpu;
+    std::vector<kvm_cpuid_entry2> cpuid;               // the CPU model's, before each vCPU's APIC ID
+    Vcpu vcpu;                                         // vCPU 0, the bootstrap processor: the image's entry
+    std::vector<Vcpu> aps;                             // vCPUs 1..N-1, in KVM's reset state until INIT/SIPI
     PortBus bus;
 
+    // vCPU `id`: 0 is `vcpu`, the others are aps[id - 1].
+    Vcpu& vcpu_of(unsigned id) { return id == 0 ? vcpu : aps.at(id - 1); }
+    unsigned vcpu_count() const { return static_cast<unsigned>(aps.size()) + 1; }
+
 private:
-    Vcpu create_vcpu(uint64_t apic_bus_cycle_ns);
+    Vcpu create_boot_vcpu(const RunOptions& options);
+    Vcpu create_vcpu(unsigned id);
 };
 
 }  // namespace cr3rig

@@ -12,6 +12,7 @@
 #include "vmm/machine.hpp"
 #include "vmm/register_dump.hpp"
 #include "vmm/run_hook.hpp"
+#include "vmm/vcpu_threads.hpp"
 #include "vmm/watchdog.hpp"
 
 namespace cr3rig {
@@ -27,6 +28,14 @@ std::string crash_dump(const Vcpu& vcpu, const BootImage& image)
     } catch (const KvmError& e) {
         return std::string("(registers unavailable: ") + e.what() + ")";
     }
+}
+
+// The trap engine and the snapshots work on one vCPU.
+void require_one_vcpu(const Machine& m, const char* what)
+{
+    if (m.vcpu_count() != 1)
+        throw BadInput(std::string(what) + " needs exactly one vCPU; this machine has " +
+                       std::to_string(m.vcpu_count()));
 }
 
 }  // namespace
@@ -92,11 +101,28 @@ struct GuestSession::Impl {
     Machine m;
     std::unique_ptr<SavedState> saved;
     uint64_t pages_restored = 0;
+
+    // The run has ended: the counters, a crash's registers (of the vCPU that crashed),
+    // and the one verdict.
+    RunResult finish(Stop stop, unsigned vcpu, std::vector<Finding> findings)
+    {
+        if (stop.kind == VerdictKind::Crash)
+            result.crash_dump = (m.vcpu_count() > 1 ? "vCPU " + std::to_string(vcpu) + ":\n" : std::string()) +
+                                crash_dump(m.vcpu_of(vcpu), image);
+        result.bad_rig_messages = m.rig.bad_messages();
+        result.dropped_rig_messages = m.rig.dropped();
+        result.unclaimed_port_accesses = m.bus.unclaimed().ports;
+        result.unclaimed_mmio_accesses = m.bus.unclaimed().mmio;
+        result.verdict = compose_verdict(std::move(stop), std::move(findings));
+        return result;
+    }
 };
 
 GuestSession::GuestSession(const BootImage& image, const RunOptions& options)
     : impl_(std::make_unique<Impl>(image, options))
 {
+    if (options.hook)
+        require_one_vcpu(impl_->m, "a run hook (the trap engine)");
 }
 
 GuestSession::~GuestSession() = default;
@@ -104,6 +130,11 @@ GuestSession::~GuestSession() = default;
 RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
 {
     Machine& m = impl_->m;
+    if (m.vcpu_count() > 1) {
+        if (hook)
+            require_one_vcpu(m, "a run hook (the trap engine)");
+        return run_vcpus(timeout);
+    }
     RunResult& result = impl_->result;
     kvm_run& run = m.vcpu.run_state();
     RunContext ctx{m.vm, m.vcpu, m.memory, impl_->image};
@@ -150,22 +181,26 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
     result.paused = paused;
     if (paused)
         return result;  // the run can go on, or be saved: no verdict yet
-    if (stop.kind == VerdictKind::Crash)
-        result.crash_dump = crash_dump(m.vcpu, impl_->image);
-    result.bad_rig_messages = m.rig.bad_messages();
-    result.dropped_rig_messages = m.rig.dropped();
-    result.unclaimed_port_accesses = m.bus.unclaimed().ports;
-    result.unclaimed_mmio_accesses = m.bus.unclaimed().mmio;
     std::vector<Finding> findings;
     if (hook)
         findings = hook->finish(ctx, stop);
-    result.verdict = compose_verdict(std::move(stop), std::move(findings));
-    return result;
+    return impl_->finish(std::move(stop), 0, std::move(findings));
+}
+
+// More than one vCPU: a thread each (vmm/vcpu_threads.cpp), no hook.
+RunResult GuestSession::run_vcpus(std::chrono::milliseconds timeout)
+{
+    auto start = Clock::now();
+    VcpuThreadsEnd end = run_vcpu_threads(impl_->m, impl_->result.stats, start + timeout);
+    impl_->result.run_time = Clock::now() - start;
+    impl_->result.paused = false;
+    return impl_->finish(std::move(end.stop), end.vcpu, {});
 }
 
 void GuestSession::take_snapshot()
 {
     Machine& m = impl_->m;
+    require_one_vcpu(m, "a snapshot");
     auto s = std::make_unique<SavedState>(SavedState{
         {}, m.vcpu.get_regs(), m.vcpu.get_sregs(), m.vcpu.get_fpu(), m.vcpu.get_lapic(), m.vcpu.get_vcpu_events(),
         m.vcpu.get_debugregs(), save_msrs(m.kvm, m.vcpu), m.vcpu.mp_state(), m.vm.get_irqchip(KVM_IRQCHIP_PIC_MASTER), m.vm.get_irqchip(KVM_IRQCHIP_PIC_SLAVE),

@@ -32,6 +32,9 @@ struct RunOptions {
     std::function<void(const std::string&)> on_log;
     std::function<void(const TraceRecord&)> on_trace;
     std::function<void(const std::string&)> on_bad_message;
+    // The rig's warnings about the configuration, before the run (a CPU feature the
+    // host's KVM lacks, left out as QEMU leaves it out).
+    std::function<void(const std::string&)> on_warning;
     RunHook* hook = nullptr;  // e.g. the trap engine
     // Nanoseconds per LAPIC bus cycle (KVM_CAP_X86_APIC_BUS_CYCLES_NS), 0 = KVM's 1 ns.
     // The rig clock sets it very slow, so that the guest's own timer cannot fire
@@ -62,8 +65,9 @@ struct RunResult {
     bool paused = false;  // a hook paused the run (GuestSession); no verdict yet
 };
 
-// Throws KvmUnavailable (no usable KVM), BadInput (image does not fit) or KvmError
-// (an ioctl failed while setting up). A guest cannot make it throw once running.
+// Throws KvmUnavailable (no usable KVM), BadInput (image does not fit; a hook with
+// more than one vCPU), Unsupported (a CPU model or vCPU count this host's KVM cannot
+// give) or KvmError (an ioctl failed while setting up). A guest cannot make it throw once running.
 // The image is borrowed: it must outlive the call (and a GuestSession).
 RunResult run_guest(const BootImage& image, const RunOptions& options);
 
@@ -75,6 +79,7 @@ RunResult run_guest(const BootImage& image, const RunOptions& options);
 // kernel programs (TSC, SYSCALL/SYSENTER, PAT, KERNEL_GS_BASE, TSC deadline...), LAPIC,
 // pending events, MP state, the PIC and IOAPIC, kvmclock, and each device's own state
 // (Device::save; the extra devices' too).
+// More than one vCPU (RunOptions::vcpus) runs, but takes no hook and no snapshot (BadInput).
 class GuestSession {
 public:
     GuestSession(const BootImage& image, const RunOptions& options);
@@ -90,6 +95,8 @@ public:
     uint64_t pages_restored() const;  // by the last restore
 
 private:
+    RunResult run_vcpus(std::chrono::milliseconds timeout);
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -30,7 +30,12 @@ constexpr auto kKickInterval = std::chrono::milliseconds(20);
 }  // namespace
 
 Watchdog::Watchdog(kvm_run& run, Clock::time_point deadline, std::chrono::microseconds poke)
-    : run_(run), deadline_(deadline), poke_(poke), vcpu_thread_(pthread_self())
+    : Watchdog(std::vector<Target>{{&run, pthread_self()}}, deadline, poke)
+{
+}
+
+Watchdog::Watchdog(std::vector<Target> targets, Clock::time_point deadline, std::chrono::microseconds poke)
+    : targets_(std::move(targets)), deadline_(deadline), poke_(poke)
 {
     install_kick_handler();
     thread_ = std::thread([this] { watch(); });
@@ -45,25 +50,48 @@ Watchdog::~Watchdog()
     cv_.notify_all();
     thread_.join();
     // A kick may have landed after the run loop ended; do not let it end the next KVM_RUN.
-    __atomic_store_n(&run_.immediate_exit, 0, __ATOMIC_SEQ_CST);
+    for (const Target& t : targets_)
+        __atomic_store_n(&t.run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
+void Watchdog::end_now()
+{
+    {
+        std::lock_guard lock(mutex_);
+        ending_ = true;
+    }
+    cv_.notify_all();
+}
+
+// Called with mutex_ held, so that the destructor cannot return (and the caller join a
+// thread) while a signal is on its way to it.
+void Watchdog::kick_all(bool immediate_exit)
+{
+    for (const Target& t : targets_) {
+        if (immediate_exit)
+            __atomic_store_n(&t.run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+        pthread_kill(t.thread, kKickSignal);
+    }
 }
 
 void Watchdog::watch()
 {
     std::unique_lock lock(mutex_);
-    for (auto next = Clock::now() + poke_; poke_.count() > 0 && next < deadline_; next += poke_) {
-        if (cv_.wait_until(lock, next, [this] { return stopping_; }))
-            return;
-        pthread_kill(vcpu_thread_, kKickSignal);
+    auto woken = [this] { return stopping_ || ending_; };
+    for (auto next = Clock::now() + poke_; poke_.count() > 0 && next < deadline_ && !ending_; next += poke_) {
+        if (cv_.wait_until(lock, next, woken))
+            break;
+        kick_all(false);
     }
-    if (cv_.wait_until(lock, deadline_, [this] { return stopping_; }))
+    if (!woken())
+        cv_.wait_until(lock, deadline_, woken);
+    if (stopping_)
         return;
-    fired_ = true;
+    fired_ = !ending_;  // the deadline, or else a vCPU that ended the run for all
     // Keep kicking until the run loop notices: a signal that lands just before KVM_RUN
     // is caught by immediate_exit, one that lands in user space is simply repeated.
     while (!stopping_) {
-        __atomic_store_n(&run_.immediate_exit, 1, __ATOMIC_SEQ_CST);
-        pthread_kill(vcpu_thread_, kKickSignal);
+        kick_all(true);
         cv_.wait_for(lock, kKickInterval, [this] { return stopping_; });
     }
 }
