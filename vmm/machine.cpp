@@ -5,9 +5,13 @@
 
 #include "common/errors.hpp"
 #include "cr3rig/abi.h"
+#include "vmm/acpi_tables.hpp"
 #include "vmm/boot_image.hpp"
+#include "vmm/devices/acpi_pm.hpp"
 #include "vmm/devices/debug_exit.hpp"
 #include "vmm/devices/fw_cfg.hpp"
+#include "vmm/devices/pc_testdev.hpp"
+#include "vmm/devices/rtc.hpp"
 #include "vmm/devices/uart.hpp"
 #include "vmm/runner.hpp"
 
@@ -40,13 +44,19 @@ Uart::Sink console_sink(const RunOptions& options, RunResult& result)
 
 // The devices every machine has, in the order the bus and the snapshot take them.
 // A new device is its file in vmm/devices/ and one line here.
-std::vector<std::unique_ptr<Device>> core_devices(GuestMemory& memory, const RunOptions& options, RunResult& result)
+std::vector<std::unique_ptr<Device>> core_devices(GuestMemory& memory, Platform& platform, const RunOptions& options,
+                                                  RunResult& result)
 {
     std::vector<std::unique_ptr<Device>> list;
     list.push_back(std::make_unique<Uart>(CR3RIG_UART_PORT, console_sink(options, result)));
     list.push_back(std::make_unique<DebugExit>());
     list.push_back(std::make_unique<FwCfg>(options.memory_bytes, 1));
     list.push_back(std::make_unique<RigPort>(memory, RigPort::Sinks{options.on_log, options.on_trace, options.on_bad_message}));
+    auto rtc = std::make_unique<Rtc>(host_clock(), options.memory_bytes, options.vcpus);
+    Rtc& rtc_wakes_pm = *rtc;
+    list.push_back(std::move(rtc));
+    list.push_back(std::make_unique<AcpiPm>(host_clock(), platform, rtc_wakes_pm));
+    list.push_back(std::make_unique<PcTestdev>(memory, platform));
     return list;
 }
 
@@ -85,13 +95,15 @@ Machine::Machine(const BootImage& image, const RunOptions& options, RunResult& r
     : kvm(open_kvm()),
       vm(kvm.create_vm()),
       memory(options.memory_bytes),
-      own_devices(core_devices(memory, options, result)),
+      platform(vm, memory),
+      own_devices(core_devices(memory, platform, options, result)),
       devices(all_devices(own_devices, options.extra_devices)),
       rig(the_device<RigPort>(own_devices)),
       vcpu(create_vcpu(options.apic_bus_cycle_ns))
 {
     for (Device* d : devices)
         bus.attach(*d);
+    write_acpi_tables(memory, options.vcpus);  // before the image: it may not overlap them
     image.boot(memory, vcpu, BootArgs{options.cmdline, options.modules});
 }
 
