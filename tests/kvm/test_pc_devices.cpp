@@ -38,7 +38,7 @@ std::string kut_binary(const std::string& name)
 cr3rig::testing::CommandResult run_kut(const std::string& name, const std::string& args = "")
 {
     return run_command(std::string(CR3RIG_BINARY) + " run " + kut_binary(name) + " --memory 128 --timeout 10m " +
-                       args + " 2>&1");
+                       args);
 }
 
 }  // namespace
@@ -74,4 +74,14 @@ TEST_CASE("kvm-unit-tests vmexit inl_from_pmtimer reads the PM timer the FADT na
     // Its PCI probe finds no host bridge: named, not silent.
     CHECK_THAT(r.output, Catch::Contains("cr3rig: unclaimed accesses: out 0xcf8 (4 bytes)"));
     CHECK_THAT(r.output, Catch::Contains("(no device claims them; they read all-ones)"));
+}
+
+TEST_CASE("cr3rig run names the unclaimed accesses on stderr, one line at the end")
+{
+    auto r = run_command(std::string(CR3RIG_BINARY) + " run builtin:hostile-ports -q");  // -q: stderr only
+    INFO(r.output);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.output, Catch::Contains("cr3rig: unclaimed accesses: out 0x80 (1 byte), out 0x1234 (4 bytes)"));
+    CHECK_THAT(r.output, Catch::Contains("in 0x2100 (4 bytes), write 0xc0000000 (4 bytes)"));
+    CHECK_THAT(r.output, Catch::Contains("read 0xfed00000 (8 bytes) (no device claims them; they read all-ones)"));
 }
