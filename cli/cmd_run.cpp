@@ -205,6 +205,9 @@ void print_outcome(const RunArgs& args, const std::string& guest, const std::str
             spdlog::info("traps: note: {}", note);
     }
     spdlog::info("{}: {}: {} [{:.1f} ms]", guest, name_of(result.verdict.kind), result.verdict.reason, ms);
+    // A device the guest expects and the rig lacks must never pass silently.
+    if (std::string unclaimed = describe_unclaimed(result.unclaimed); !unclaimed.empty())
+        spdlog::warn("unclaimed accesses: {}", unclaimed);
     if (!result.crash_dump.empty())
         print_rig_lines(result.crash_dump);
     if (args.stats)

@@ -13,19 +13,47 @@ namespace cr3rig {
 
 namespace {
 
-std::string describe(const Device& device, uint16_t base, uint16_t len)
+std::string describe(const Device& device, uint64_t base, uint64_t len)
 {
     return std::string(device.name()) + " [" + hex(base) + ", " + hex(base + len) + ")";
 }
 
+std::string describe(const UnclaimedAccess& a)
+{
+    const char* what = a.mmio ? (a.write ? "write" : "read") : (a.write ? "out" : "in");
+    return std::string(what) + " " + hex(a.address) + " (" + std::to_string(a.size) +
+           (a.size == 1 ? " byte)" : " bytes)");
+}
+
 }  // namespace
+
+void Unclaimed::note(const UnclaimedAccess& access)
+{
+    (access.mmio ? mmio : ports)++;
+    if (first.size() < kRemembered && std::find(first.begin(), first.end(), access) == first.end())
+        first.push_back(access);
+}
+
+std::string describe_unclaimed(const Unclaimed& unclaimed)
+{
+    std::string out;
+    uint64_t named = 0;
+    for (const auto& a : unclaimed.first) {
+        out += (out.empty() ? "" : ", ") + describe(a);
+        // Each remembered access happened at least once; the rest are repeats or others.
+        named++;
+    }
+    if (unclaimed.total() > named)
+        out += " and " + std::to_string(unclaimed.total() - named) + " more";
+    if (!out.empty())
+        out += " (no device claims them; they read all-ones)";
+    return out;
+}
 
 void PortBus::attach(Device& device)
 {
     Claims claims = device.claims();
-    if (!claims.mmio.empty())
-        throw std::logic_error(std::string(device.name()) + " claims MMIO ranges: nothing routes MMIO to devices yet");
-    size_t before = ranges_.size();
+    size_t before = ranges_.size(), mmio_before = mmio_.size();
     try {
         for (const PortRange& p : claims.ports) {
             if (p.len == 0 || p.base + p.len > 0x10000)
@@ -37,10 +65,29 @@ void PortBus::attach(Device& device)
                                            describe(device, p.base, p.len));
             ranges_.push_back({p.base, p.len, &device});
         }
+        for (const MmioRange& m : claims.mmio) {
+            if (m.len == 0 || m.base + m.len < m.base)
+                throw std::logic_error(describe(device, m.base, m.len) + ": not an MMIO range");
+            for (const auto& r : mmio_)
+                if (m.base < r.base + r.len && r.base < m.base + m.len)
+                    throw std::logic_error("guest-physical address " + hex(std::max(m.base, r.base)) +
+                                           " claimed twice: by " + describe(*r.device, r.base, r.len) + " and by " +
+                                           describe(device, m.base, m.len));
+            mmio_.push_back({m.base, m.len, &device});
+        }
     } catch (...) {
         ranges_.resize(before);  // all of the device or none of it
+        mmio_.resize(mmio_before);
         throw;
     }
+}
+
+Device* PortBus::find_mmio(uint64_t gpa) const
+{
+    for (const auto& r : mmio_)
+        if (gpa >= r.base && gpa - r.base < r.len)
+            return r.device;
+    return nullptr;
 }
 
 Device* PortBus::find(uint16_t port) const
@@ -57,13 +104,16 @@ ExitAction dispatch(const VmExit& exit, PortBus& bus, bool deadline_passed)
     case ExitKind::Io:
         if (Device* device = bus.find(exit.io.port))
             return device->io(exit.io);
-        bus.count_unclaimed_port();
+        bus.note_unclaimed({false, exit.io.out, exit.io.port, exit.io.size});
         if (!exit.io.out)
             std::memset(exit.io.data.data(), 0xff, exit.io.data.size());
         return std::nullopt;
     case ExitKind::Mmio:
-        // No MMIO devices in user space (the LAPIC lives in the kernel): reads float high.
-        bus.count_unclaimed_mmio();
+        // The LAPIC and IOAPIC live in the kernel; what reaches user space is a
+        // device's or nobody's (reads float high).
+        if (Device* device = bus.find_mmio(exit.mmio.gpa))
+            return device->mmio(exit.mmio);
+        bus.note_unclaimed({true, exit.mmio.write, exit.mmio.gpa, static_cast<uint8_t>(exit.mmio.data.size())});
         if (!exit.mmio.write)
             std::memset(exit.mmio.data.data(), 0xff, exit.mmio.data.size());
         return std::nullopt;

@@ -29,25 +29,47 @@ using ExitAction = std::optional<Stop>;
 
 class Device;  // vmm/devices/device.hpp
 
-// Routes ports to devices. Unclaimed ports read as all-ones (as on a PC bus) and
-// writes to them are dropped; both are counted, and so are MMIO accesses (there
-// are no MMIO devices in user space: any that reach it hit nothing).
+// One access nobody claimed: a port or a guest-physical address, its direction, size.
+struct UnclaimedAccess {
+    bool mmio = false;
+    bool write = false;  // out / MMIO write
+    uint64_t address = 0;
+    uint8_t size = 0;
+    bool operator==(const UnclaimedAccess&) const = default;
+};
+
+// The unclaimed accesses of a run: how many, and the first few distinct ones, so that a
+// device the guest expects and the rig lacks is named, never a silent pass.
+struct Unclaimed {
+    static constexpr size_t kRemembered = 8;
+    uint64_t ports = 0, mmio = 0;
+    std::vector<UnclaimedAccess> first;  // distinct, in order of first occurrence
+
+    void note(const UnclaimedAccess& access);
+    uint64_t total() const { return ports + mmio; }
+};
+
+// "in 0xe0 (4 bytes), read 0xff000000 (4 bytes) and 1301 more (no device claims them;
+// they read all-ones)", empty when there were none.
+std::string describe_unclaimed(const Unclaimed& unclaimed);
+
+// Routes ports and guest-physical MMIO ranges to devices. Unclaimed ports and
+// addresses read as all-ones (as on a PC bus) and writes to them are dropped; they are
+// counted and the first few remembered (Unclaimed).
 class PortBus {
 public:
-    // Routes each port range the device claims to it (the device is borrowed).
-    // Throws std::logic_error, naming both devices and the port, if a range overlaps
-    // one already attached; also for an empty range, one past port 0xffff, or an
-    // MMIO claim (nothing routes MMIO to devices yet).
+    // Routes each port and MMIO range the device claims to it (the device is
+    // borrowed). Throws std::logic_error, naming both devices and the port or address,
+    // if a range overlaps one already attached; also for an empty range, or one past
+    // port 0xffff or past the end of the address space.
     void attach(Device& device);
     Device* find(uint16_t port) const;
+    Device* find_mmio(uint64_t gpa) const;
 
-    struct Unclaimed {
-        uint64_t ports = 0, mmio = 0;
-    };
+    using Unclaimed = cr3rig::Unclaimed;
     const Unclaimed& unclaimed() const { return unclaimed_; }
     void set_unclaimed(const Unclaimed& u) { unclaimed_ = u; }
-    void count_unclaimed_port() { unclaimed_.ports++; }
-    void count_unclaimed_mmio() { unclaimed_.mmio++; }
+    void note_unclaimed(const UnclaimedAccess& access) { unclaimed_.note(access); }
 
 private:
     struct Range {
@@ -55,7 +77,13 @@ private:
         uint16_t len;
         Device* device;
     };
+    struct MmioSpan {
+        uint64_t base;
+        uint64_t len;
+        Device* device;
+    };
     std::vector<Range> ranges_;
+    std::vector<MmioSpan> mmio_;
     Unclaimed unclaimed_;
 };
 

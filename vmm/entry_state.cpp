@@ -23,13 +23,15 @@ constexpr uint64_t kGdtCode32 = 0x00cf9a000000ffffull;
 constexpr uint16_t kGdtLimit = 4 * 8 - 1;
 
 // Both entry states get the same GDT, so that a guest reloading a segment register
-// before its own lgdt finds the descriptor the VMM loaded.
-void write_gdt(GuestMemory& memory)
+// before its own lgdt finds the descriptor the VMM loaded. ELF64 guests find it at
+// CR3RIG_BOOT_GDT_GPA; multiboot images, which may load anywhere below 1 MiB but the
+// BIOS area, in that area (CR3RIG_MB_BOOT_GDT_GPA).
+void write_gdt(GuestMemory& memory, uint64_t base)
 {
-    memory.write<uint64_t>(CR3RIG_BOOT_GDT_GPA + 0, 0);
-    memory.write<uint64_t>(CR3RIG_BOOT_GDT_GPA + CR3RIG_GDT_CODE64, kGdtCode64);
-    memory.write<uint64_t>(CR3RIG_BOOT_GDT_GPA + CR3RIG_GDT_DATA, kGdtData);
-    memory.write<uint64_t>(CR3RIG_BOOT_GDT_GPA + CR3RIG_GDT_CODE32, kGdtCode32);
+    memory.write<uint64_t>(base + 0, 0);
+    memory.write<uint64_t>(base + CR3RIG_GDT_CODE64, kGdtCode64);
+    memory.write<uint64_t>(base + CR3RIG_GDT_DATA, kGdtData);
+    memory.write<uint64_t>(base + CR3RIG_GDT_CODE32, kGdtCode32);
 }
 
 // PML4[0] -> PDPT, PDPT[0..3] -> four page directories of 2 MiB pages: 4 GiB identity map.
@@ -62,9 +64,9 @@ kvm_segment flat_segment(uint16_t selector, Segment kind)
 }
 
 // The GDT and descriptor tables shared by both entry states; no IDT (interrupts are off).
-void load_boot_tables(kvm_sregs& sregs)
+void load_boot_tables(kvm_sregs& sregs, uint64_t gdt_base)
 {
-    sregs.gdt.base = CR3RIG_BOOT_GDT_GPA;
+    sregs.gdt.base = gdt_base;
     sregs.gdt.limit = kGdtLimit;
     sregs.idt.base = 0;
     sregs.idt.limit = 0;
@@ -75,11 +77,11 @@ void load_boot_tables(kvm_sregs& sregs)
 
 void enter_long_mode(GuestMemory& memory, Vcpu& vcpu, uint64_t entry)
 {
-    write_gdt(memory);
+    write_gdt(memory, CR3RIG_BOOT_GDT_GPA);
     write_page_tables(memory);
 
     kvm_sregs sregs = vcpu.get_sregs();
-    load_boot_tables(sregs);
+    load_boot_tables(sregs, CR3RIG_BOOT_GDT_GPA);
     sregs.cs = flat_segment(CR3RIG_GDT_CODE64, Segment::Code64);
     sregs.cr3 = CR3RIG_BOOT_PML4_GPA;
     sregs.cr4 = kCr4Pae | kCr4Osfxsr | kCr4Osxmmexcpt;
@@ -96,10 +98,10 @@ void enter_long_mode(GuestMemory& memory, Vcpu& vcpu, uint64_t entry)
 
 void enter_protected_mode(GuestMemory& memory, Vcpu& vcpu, uint32_t eip, uint32_t eax, uint32_t ebx)
 {
-    write_gdt(memory);
+    write_gdt(memory, CR3RIG_MB_BOOT_GDT_GPA);
 
     kvm_sregs sregs = vcpu.get_sregs();
-    load_boot_tables(sregs);
+    load_boot_tables(sregs, CR3RIG_MB_BOOT_GDT_GPA);
     sregs.cs = flat_segment(CR3RIG_GDT_CODE32, Segment::Code32);
     sregs.cr0 = kCr0Pe | kCr0Et;  // protected mode, paging off, as after a boot loader
     sregs.cr3 = 0;
@@ -111,8 +113,9 @@ void enter_protected_mode(GuestMemory& memory, Vcpu& vcpu, uint32_t eip, uint32_
     regs.rip = eip;
     regs.rax = eax;
     regs.rbx = ebx;
-    // The spec leaves ESP undefined; a stack in low memory spares a guest that pushes early.
-    regs.rsp = CR3RIG_BOOT_STACK_TOP;
+    // The spec leaves ESP undefined; a stack in the BIOS area spares a guest that pushes
+    // early, wherever the image lies.
+    regs.rsp = CR3RIG_MB_BOOT_STACK_TOP;
     regs.rflags = 0x2;  // IF = 0, VM = 0
     vcpu.set_regs(regs);
 }

@@ -5,11 +5,15 @@
 
 #include "common/errors.hpp"
 #include "cr3rig/abi.h"
+#include "vmm/acpi_tables.hpp"
 #include "vmm/boot_image.hpp"
 #include "vmm/cpu_model.hpp"
 #include "vmm/cpu_topology.hpp"
+#include "vmm/devices/acpi_pm.hpp"
 #include "vmm/devices/debug_exit.hpp"
 #include "vmm/devices/fw_cfg.hpp"
+#include "vmm/devices/pc_testdev.hpp"
+#include "vmm/devices/rtc.hpp"
 #include "vmm/devices/uart.hpp"
 #include "vmm/runner.hpp"
 
@@ -42,13 +46,19 @@ Uart::Sink console_sink(const RunOptions& options, RunResult& result)
 
 // The devices every machine has, in the order the bus and the snapshot take them.
 // A new device is its file in vmm/devices/ and one line here.
-std::vector<std::unique_ptr<Device>> core_devices(GuestMemory& memory, const RunOptions& options, RunResult& result)
+std::vector<std::unique_ptr<Device>> core_devices(GuestMemory& memory, Platform& platform, const RunOptions& options,
+                                                  RunResult& result)
 {
     std::vector<std::unique_ptr<Device>> list;
     list.push_back(std::make_unique<Uart>(CR3RIG_UART_PORT, console_sink(options, result)));
     list.push_back(std::make_unique<DebugExit>());
     list.push_back(std::make_unique<FwCfg>(options.memory_bytes, static_cast<uint16_t>(options.vcpus)));
     list.push_back(std::make_unique<RigPort>(memory, RigPort::Sinks{options.on_log, options.on_trace, options.on_bad_message}));
+    auto rtc = std::make_unique<Rtc>(host_clock(), options.memory_bytes, options.vcpus);
+    Rtc& rtc_wakes_pm = *rtc;
+    list.push_back(std::move(rtc));
+    list.push_back(std::make_unique<AcpiPm>(host_clock(), platform, rtc_wakes_pm));
+    list.push_back(std::make_unique<PcTestdev>(memory, platform));
     return list;
 }
 
@@ -133,7 +143,8 @@ Machine::Machine(const BootImage& image, const RunOptions& options, RunResult& r
     : kvm(open_kvm()),
       vm(kvm.create_vm()),
       memory(options.memory_bytes),
-      own_devices(core_devices(memory, options, result)),
+      platform(vm, memory),
+      own_devices(core_devices(memory, platform, options, result)),
       devices(all_devices(own_devices, options.extra_devices)),
       rig(the_device<RigPort>(own_devices)),
       cpuid(model_cpuid(kvm, options)),
@@ -145,6 +156,7 @@ Machine::Machine(const BootImage& image, const RunOptions& options, RunResult& r
         aps.push_back(create_vcpu(id));
     for (Device* d : devices)
         bus.attach(*d);
+    write_acpi_tables(memory, options.vcpus);  // before the image: it may not overlap them
     image.boot(memory, vcpu, BootArgs{options.cmdline, options.modules});
 }
 

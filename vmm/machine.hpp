@@ -12,6 +12,7 @@
 #include "vmm/dispatch.hpp"
 #include "vmm/guest_memory.hpp"
 #include "vmm/kvm.hpp"
+#include "vmm/machine_platform.hpp"
 
 namespace cr3rig {
 
@@ -37,6 +38,7 @@ struct Machine {
     Kvm kvm;
     Vm vm;
     GuestMemory memory;
+    MachinePlatform platform;                          // what devices ask of the machine
     std::vector<std::unique_ptr<Device>> own_devices;  // the core devices
     std::vector<Device*> devices;                      // own_devices, then the extra ones
     RigPort& rig;                                      // the result reads its counters

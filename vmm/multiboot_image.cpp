@@ -147,8 +147,17 @@ uint64_t MultibootImage::end() const
 
 uint32_t MultibootImage::load_into(GuestMemory& memory, const BootArgs& args) const
 {
-    load_segments(memory, file_, segments_, CR3RIG_GUEST_LOAD_MIN);
-    uint64_t info_base = (end() + kPage - 1) / kPage * kPage;
+    // Anywhere but the legacy hole and the BIOS area (the ACPI tables, the boot GDT and
+    // stack): kvm-unit-tests' realmode.flat is linked at 0x8000.
+    for (const auto& seg : segments_)
+        if (seg.gpa < kUpperMemoryStart && seg.gpa + seg.memsz > kLowMemoryEnd)
+            throw BadInput("segment " + hex(seg.gpa) + "+" + hex(seg.memsz) + " overlaps [" + hex(kLowMemoryEnd) +
+                           ", " + hex(kUpperMemoryStart) + "): the VGA hole and the BIOS area, where the VMM puts "
+                           "the ACPI tables and the boot GDT");
+    load_segments(memory, file_, segments_, 0);
+    // The boot information goes after the image, and never below 1 MiB, where an image
+    // linked low keeps its own stack and data.
+    uint64_t info_base = std::max<uint64_t>((end() + kPage - 1) / kPage * kPage, kUpperMemoryStart);
     return write_multiboot_info(memory, info_base, args, (flags_ & CR3RIG_MB_PAGE_ALIGN) != 0);
 }
 

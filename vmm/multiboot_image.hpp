@@ -35,8 +35,8 @@ public:
     const std::vector<LoadSegment>& segments() const { return segments_; }
     uint64_t end() const;  // the first byte past everything the image loads (bss included)
 
-    // Copies the image to its physical addresses (at or above CR3RIG_GUEST_LOAD_MIN)
-    // and writes the boot information right after it, page-aligned. Returns the
+    // Copies the image to its physical addresses (anywhere outside [0xa0000, 1 MiB))
+    // and writes the boot information right after it, page-aligned, at 1 MiB or above. Returns the
     // information's guest-physical address (EBX). Throws BadInput if anything does not fit.
     uint32_t load_into(GuestMemory& memory, const BootArgs& args) const;
     void boot(GuestMemory& memory, Vcpu& vcpu, const BootArgs& args) const override;

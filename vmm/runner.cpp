@@ -113,6 +113,7 @@ struct GuestSession::Impl {
         result.dropped_rig_messages = m.rig.dropped();
         result.unclaimed_port_accesses = m.bus.unclaimed().ports;
         result.unclaimed_mmio_accesses = m.bus.unclaimed().mmio;
+        result.unclaimed = m.bus.unclaimed();
         result.verdict = compose_verdict(std::move(stop), std::move(findings));
         return result;
     }
@@ -167,6 +168,8 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
                 action = answer.stop();
             else if (answer.kind() == HookAction::Kind::Continue)
                 action = dispatch(exit, m.bus, deadline_passed);
+            if (!action)  // a device asked the machine to sleep (ACPI S3)
+                action = m.platform.after_exit(m.vcpu, watchdog.deadline());
             if (action) {
                 stop = std::move(*action);
                 break;

@@ -62,6 +62,7 @@ struct RunResult {
     uint64_t dropped_rig_messages = 0;  // past the rig port's rate limit: counted, not shown
     uint64_t unclaimed_port_accesses = 0;
     uint64_t unclaimed_mmio_accesses = 0;  // guest-physical addresses with neither RAM nor a device
+    Unclaimed unclaimed;                   // both counts and the first few accesses (describe_unclaimed)
     bool paused = false;  // a hook paused the run (GuestSession); no verdict yet
 };
 

@@ -50,6 +50,9 @@ void vcpu_loop(Shared& shared, unsigned id)
                 return;  // another vCPU ended the run; this exit was a kick (or comes too late)
             bool deadline_passed = shared.watchdog->fired() || Clock::now() >= shared.watchdog->deadline();
             action = dispatch(exit, shared.m.bus, deadline_passed);
+            if (!action && shared.m.platform.sleep_requested())  // S3 resets vCPU 0 alone (machine_platform.hpp)
+                action = Stop{VerdictKind::Crash, "the guest entered ACPI S3, which cr3rig models for one vCPU only",
+                              std::nullopt};
             if (!action && deadline_passed)
                 action = Stop{VerdictKind::Timeout, "deadline reached", std::nullopt};
         } catch (const std::exception& e) {

@@ -337,6 +337,16 @@ TEST_CASE("malformed a.out kludge addresses are rejected")
     CHECK_THAT(parse_error(cut.bytes), Catch::Contains("truncated multiboot image"));
 }
 
+TEST_CASE("multiboot images load below 1 MiB (realmode.flat at 0x8000), their boot information at 1 MiB")
+{
+    SyntheticElf32 elf;
+    elf.phdr().p_paddr = 0x8000;
+    GuestMemory memory(kMemory);
+    uint32_t info = MultibootImage::parse(elf.bytes).load_into(memory, {});
+    CHECK(info >= 0x100000u);
+    CHECK(memory.read<uint8_t>(0x8000) == elf.bytes[elf.phdr().p_offset]);
+}
+
 TEST_CASE("multiboot images that do not fit guest memory are rejected at load time")
 {
     SyntheticElf32 elf;
@@ -347,10 +357,12 @@ TEST_CASE("multiboot images that do not fit guest memory are rejected at load ti
         elf.phdr().p_paddr = kMemory - 16;
         CHECK_THROWS_WITH(MultibootImage::parse(elf.bytes).load_into(memory, {}), Catch::Contains("does not fit"));
     }
-    SECTION("a segment over the VMM's boot area")
+    SECTION("a segment over the VGA hole and the BIOS area")
     {
-        elf.phdr().p_paddr = 0x8000;
-        CHECK_THROWS_WITH(MultibootImage::parse(elf.bytes).load_into(memory, {}), Catch::Contains("boot area"));
+        elf.phdr().p_paddr = 0x9f000;
+        CHECK_THROWS_WITH(MultibootImage::parse(elf.bytes).load_into(memory, {}), Catch::Contains("BIOS area"));
+        elf.phdr().p_paddr = 0xf0000;
+        CHECK_THROWS_WITH(MultibootImage::parse(elf.bytes).load_into(memory, {}), Catch::Contains("BIOS area"));
     }
     SECTION("modules that do not fit after the image")
     {

@@ -1,7 +1,8 @@
-// A device of the machine, self-contained: its name, the port ranges it claims, what
-// it does with an access, and its own state for snapshots. The machine holds the list
-// (vmm/machine.cpp: one line per device); the port bus and the snapshot's device part
-// are built from it, and two devices that claim the same port are refused at start-up.
+// A device of the machine, self-contained: its name, the port and MMIO ranges it
+// claims, what it does with an access, and its own state for snapshots. The machine
+// holds the list (vmm/machine.cpp: one line per device); the bus and the snapshot's
+// device part are built from it, and two devices that claim the same port or the same
+// guest-physical byte are refused at start-up.
 #pragma once
 
 #include <cstdint>
@@ -28,9 +29,7 @@ struct MmioRange {
 
 struct Claims {
     std::vector<PortRange> ports;
-    // No device serves MMIO yet (the bus refuses a device that claims some): the
-    // ranges are declared here when one does, the same way as ports.
-    std::vector<MmioRange> mmio;
+    std::vector<MmioRange> mmio;  // served by mmio()
 };
 
 // What a device keeps of itself in a snapshot. Only the device that saved it reads
@@ -54,6 +53,12 @@ public:
     virtual Claims claims() const = 0;
     // An access to a claimed port. For `in`, the device fills access.data.
     virtual ExitAction io(const IoAccess& access) = 0;
+    // An access inside a claimed MMIO range (access.gpa is guest-physical). For a read,
+    // the device fills access.data. Only devices that claim MMIO are asked.
+    virtual ExitAction mmio(const MmioAccess&)
+    {
+        throw std::logic_error(std::string(name()) + " claims MMIO but serves none");
+    }
     // The state a snapshot keeps, nullptr for none (the default); restore() gets back
     // what save() gave. What a device was built with (its ports, sinks, contents)
     // is not state.

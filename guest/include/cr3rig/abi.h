@@ -36,6 +36,23 @@
 #define CR3RIG_RIG_LEN          4u
 #define CR3RIG_BENCH_PORT       0x04f8u  /* no-op port: one write = one exit, for benchmarks */
 #define CR3RIG_BENCH_LEN        1u
+/* The PC devices kvm-unit-tests expects (docs/devices.md). */
+#define CR3RIG_RTC_PORT         0x0070u  /* MC146818 CMOS RTC: index (bit 7 = NMI mask), data */
+#define CR3RIG_RTC_LEN          2u
+#define CR3RIG_TESTDEV_PORT     0x00e0u  /* QEMU pc-testdev: data 0xe0, flush page 0xe4, byte data 0xe8 */
+#define CR3RIG_TESTDEV_LEN      12u
+#define CR3RIG_TESTDEV_IRQ_PORT 0x2000u  /* pc-testdev: one port per ISA/IOAPIC line, write = its level */
+#define CR3RIG_TESTDEV_IRQ_LEN  24u
+#define CR3RIG_TESTDEV_MMIO     0xff000000u /* pc-testdev iomem: 64 KiB that read back what was written */
+#define CR3RIG_TESTDEV_MMIO_LEN 0x10000u
+/* ACPI PM registers (the FADT points here): PM1a event (status, enable), PM1a control,
+ * PM timer. QEMU's q35 has them at 0x600 too (its PIIX4 at 0xb000). */
+#define CR3RIG_ACPI_PM_PORT     0x0600u
+#define CR3RIG_ACPI_PM_LEN      12u
+#define CR3RIG_ACPI_PM1A_EVT    (CR3RIG_ACPI_PM_PORT + 0u) /* 2 bytes status, 2 bytes enable */
+#define CR3RIG_ACPI_PM1A_CNT    (CR3RIG_ACPI_PM_PORT + 4u) /* 2 bytes */
+#define CR3RIG_ACPI_PM_TMR      (CR3RIG_ACPI_PM_PORT + 8u) /* 4 bytes, 24 bits count at 3.579545 MHz */
+#define CR3RIG_ACPI_SCI_IRQ     9u
 
 #define CR3RIG_RANGES_DISJOINT(a, alen, b, blen) ((a) + (alen) <= (b) || (b) + (blen) <= (a))
 #define CR3RIG_PORT_FREE(p, len)                                           \
@@ -49,6 +66,15 @@
 CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN), "debug-exit port collides");
 CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN), "rig port collides");
 CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN), "bench port collides");
+CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_RTC_PORT, CR3RIG_RTC_LEN), "RTC ports collide");
+CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_TESTDEV_PORT, CR3RIG_TESTDEV_LEN), "pc-testdev ports collide");
+CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_TESTDEV_IRQ_PORT, CR3RIG_TESTDEV_IRQ_LEN), "pc-testdev IRQ ports collide");
+CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_ACPI_PM_PORT, CR3RIG_ACPI_PM_LEN), "ACPI PM ports collide");
+CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_TESTDEV_PORT, CR3RIG_TESTDEV_LEN, CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN), "pc-testdev and debug-exit ports collide");
+CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_ACPI_PM_PORT, CR3RIG_ACPI_PM_LEN, CR3RIG_FW_CFG_PORT, CR3RIG_FW_CFG_LEN) &&
+                     CR3RIG_RANGES_DISJOINT(CR3RIG_ACPI_PM_PORT, CR3RIG_ACPI_PM_LEN, CR3RIG_RIG_PORT, CR3RIG_RIG_LEN) &&
+                     CR3RIG_RANGES_DISJOINT(CR3RIG_ACPI_PM_PORT, CR3RIG_ACPI_PM_LEN, CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN),
+                     "ACPI PM ports collide with the rig's");
 CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN, CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN), "rig and bench ports collide");
 CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN, CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN), "rig and debug-exit ports collide");
 /* fw_cfg sits where QEMU puts it; what the rig serves of it must stay inside that range and off the PC devices. */
@@ -130,7 +156,16 @@ struct cr3rig_accounting {
 #define CR3RIG_BOOT_GDT_GPA   0x1000u  /* flat GDT: 0x08 = 64-bit code, 0x10 = data, 0x18 = 32-bit code */
 #define CR3RIG_BOOT_PML4_GPA  0x2000u  /* identity map of the first 4 GiB, 2 MiB pages */
 #define CR3RIG_BOOT_STACK_TOP 0x80000u /* initial rsp */
-#define CR3RIG_GUEST_LOAD_MIN 0x100000u /* images load at or above 1 MiB */
+#define CR3RIG_GUEST_LOAD_MIN 0x100000u /* ELF64 images load at or above 1 MiB */
+/* The BIOS area [0xe0000, 0x100000): the ACPI tables (RSDP first, where a scan of
+ * 16-byte boundaries finds it) and a multiboot entry's GDT and stack, out of the way of
+ * images linked below 1 MiB (multiboot images may load anywhere outside
+ * [0xa0000, 0x100000)). The multiboot memory map reports the area reserved. */
+#define CR3RIG_BIOS_AREA_GPA      0xe0000u
+#define CR3RIG_ACPI_TABLES_GPA    0xe0000u  /* up to CR3RIG_ACPI_TABLES_END */
+#define CR3RIG_ACPI_TABLES_END    0xe2000u
+#define CR3RIG_MB_BOOT_GDT_GPA    0xf0000u  /* the same GDT as CR3RIG_BOOT_GDT_GPA */
+#define CR3RIG_MB_BOOT_STACK_TOP  0xf0000u  /* grows down, below the GDT */
 
 #define CR3RIG_GDT_CODE64 0x08u
 #define CR3RIG_GDT_DATA   0x10u
