@@ -15,6 +15,7 @@ namespace cr3rig::bench {
 struct SuiteEntryFigures {
     std::string name;
     std::vector<double> rig_ms, qemu_ms;  // process start to verdict, one per run
+    std::vector<double> guest_ms;         // cr3rig's guest run time (first KVM_RUN to verdict)
     std::string rig_result, qemu_result;  // PASS, or what it gave instead (the last run's)
 };
 
@@ -26,7 +27,8 @@ struct SuiteFigures {
     double rig_suite_s = 0, qemu_suite_s = 0;    // the entries above, two at a time
 };
 
-// `quick`: one run of three entries (what ci/test.sh runs, so the code cannot rot);
+// `quick`: one run of the three entries QEMU ran quickest (what ci/test.sh runs, so the
+// code cannot rot);
 // else `runs` runs of every entry.
 SuiteFigures kut_suite_figures(int runs, bool quick);
 

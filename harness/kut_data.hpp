@@ -36,6 +36,7 @@ inline std::optional<std::string> kut_dir_missing()
 
 struct BaselineEntry {
     std::string name, result, detail;
+    double seconds = 0;  // QEMU's wall time; 0 when it was not started ("-")
 };
 
 // qemu-baseline.tsv: comment lines start with '#'; then name, result, seconds, detail.
@@ -51,7 +52,8 @@ inline std::vector<BaselineEntry> read_baseline(const std::filesystem::path& pat
         for (std::string cell; std::getline(cells, cell, '\t');)
             fields.push_back(cell);
         if (fields.size() >= 2)
-            out.push_back({fields[0], fields[1], fields.size() >= 4 ? fields[3] : ""});
+            out.push_back({fields[0], fields[1], fields.size() >= 4 ? fields[3] : "",
+                           fields.size() >= 3 ? std::atof(fields[2].c_str()) : 0});
     }
     return out;
 }
