@@ -17,9 +17,7 @@
 //   - one gdb hardware-breakpoint hit on a CR3 site through QEMU's gdb stub against one
 //     access trapped by the rig, the same guest code (peer_gdbstub.hpp; skipped likewise).
 // Usage: cr3rig-bench [--quick] [--json FILE]
-#include <fcntl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -39,6 +37,7 @@
 #include "harness/bench_port.hpp"
 #include "harness/peer_gdbstub.hpp"
 #include "harness/qemu.hpp"
+#include "harness/run_command.hpp"
 #include "harness/stats.hpp"
 #include "traps/trapped_run.hpp"
 #include "vmm/elf_loader.hpp"
@@ -181,19 +180,7 @@ CampaignFigures campaign_figures(size_t max_schedules)
 double process_ms(const std::vector<std::string>& args, const std::function<bool(int)>& ok)
 {
     auto start = Clock::now();
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        dup2(devnull, 0);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        std::vector<char*> argv;
-        for (const auto& a : args)
-            argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        execvp(argv[0], argv.data());
-        _exit(127);
-    }
+    pid_t pid = testing::spawn_silenced(args);
     int status = 0;
     waitpid(pid, &status, 0);
     auto elapsed = Clock::now() - start;

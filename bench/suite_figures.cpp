@@ -1,8 +1,6 @@
 #include "bench/suite_figures.hpp"
 
-#include <fcntl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -45,26 +43,6 @@ std::vector<std::string> qemu_entry_argv(const suite::ManifestEntry& e, const fs
     return argv;
 }
 
-pid_t spawn(const std::vector<std::string>& args)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDWR);
-        dup2(devnull, 0);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        std::vector<char*> argv;
-        for (const auto& a : args)
-            argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        execvp(argv[0], argv.data());
-        _exit(127);
-    }
-    if (pid < 0)
-        throw std::runtime_error("fork failed");
-    return pid;
-}
-
 // The guest's own run time (first KVM_RUN to verdict) from the verdict line of the
 // entry's log, "cr3rig: IMAGE: PASS: ... [1770.3 ms]"; 0 when there is none.
 double guest_run_ms(const fs::path& log)
@@ -82,7 +60,7 @@ double timed_ms(const std::vector<std::string>& args, int& status)
 {
     auto start = Clock::now();
     int ws = 0;
-    waitpid(spawn(args), &ws, 0);
+    waitpid(testing::spawn_silenced(args), &ws, 0);
     status = exit_status(ws);
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -95,7 +73,7 @@ double pool_seconds(const std::vector<std::vector<std::string>>& commands)
     int running = 0;
     while (!waiting.empty() || running > 0) {
         while (running < 2 && !waiting.empty()) {
-            spawn(waiting.front());
+            testing::spawn_silenced(waiting.front());
             waiting.pop_front();
             running++;
         }

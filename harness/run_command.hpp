@@ -1,11 +1,16 @@
-// Runs a shell command for the tests and the benchmark: its exit code and its stdout + stderr.
+// Runs a shell command for the tests and the benchmark: its exit code and its stdout + stderr;
+// or starts a program with its output discarded (spawn_silenced), for timing.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace cr3rig::testing {
 
@@ -27,6 +32,28 @@ inline CommandResult run_command(const std::string& command)
     int status = ::pclose(pipe);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return result;
+}
+
+// Starts args (args[0] looked up on PATH) with stdin, stdout and stderr on /dev/null;
+// the caller waits for the pid. An exec that fails exits 127.
+inline pid_t spawn_silenced(const std::vector<std::string>& args)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(devnull, 0);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        std::vector<char*> argv;
+        for (const auto& a : args)
+            argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        execvp(argv[0], argv.data());
+        _exit(127);
+    }
+    if (pid < 0)
+        throw std::runtime_error("fork failed");
+    return pid;
 }
 
 inline std::string read_file(const std::string& path)
