@@ -32,6 +32,25 @@ void flush_guest_tlb(Vcpu& vcpu, kvm_sregs sregs)
     vcpu.set_sregs(sregs);
 }
 
+// PKRU from the XSAVE image: state component 9 at the offset CPUID.(0DH, 9).EBX
+// gives; its init value 0 when the header says the component is in its init state.
+uint32_t read_pkru(const Vcpu& vcpu, const CpuState& cpu)
+{
+    uint8_t image[4096];
+    vcpu.get_xsave(image);
+    uint64_t xstate_bv;
+    std::memcpy(&xstate_bv, image + 512, 8);
+    if (!(xstate_bv & (1u << 9)))
+        return 0;
+    for (const auto& e : cpu.cpuid)
+        if (e.function == 0xd && e.index == 9 && e.ebx + 4 <= sizeof image) {
+            uint32_t pkru;
+            std::memcpy(&pkru, image + e.ebx, 4);
+            return pkru;
+        }
+    return 0;
+}
+
 }  // namespace
 
 uint64_t CompletionCounts::total() const
@@ -72,6 +91,10 @@ std::optional<Stop> InstructionCompletion::complete(Vcpu& vcpu, CompletionCounts
     CodeSize mode = code_size(cpu);
     uint64_t rip = cpu.regs.rip;
     uint64_t linear_rip = mode == CodeSize::Bits64 ? rip : (cpu.sregs.cs.base + rip) & 0xffffffffull;
+    if (cpu.sregs.cr4 & cr4::kPKE) {
+        cpu.cpuid = vcpu.cpuid();
+        cpu.pkru = read_pkru(vcpu, cpu);
+    }
     PagedGuestMemory memory(memory_, cpu);
 
     uint8_t code[15];

@@ -11,7 +11,7 @@ namespace {
 
 constexpr uint64_t kPresent = 1, kWritable = 2, kUser = 4, kAccessed = 1 << 5, kDirty = 1 << 6, kLarge = 1 << 7;
 constexpr uint64_t kNoExecute = 1ull << 63;
-constexpr uint32_t kErrPresent = 1, kErrWrite = 2, kErrUser = 4, kErrReserved = 8, kErrFetch = 16;
+constexpr uint32_t kErrPresent = 1, kErrWrite = 2, kErrUser = 4, kErrReserved = 8, kErrFetch = 16, kErrKey = 32;
 
 // The guest's MAXPHYADDR (CPUID 0x80000008 EAX[7:0]), 36 when it does not say.
 unsigned maxphyaddr_of(const CpuState& cpu)
@@ -51,7 +51,7 @@ bool compare_exchange_16(void* host, uint8_t* expected, const uint8_t* desired)
 
 PagedGuestMemory::PagedGuestMemory(GuestMemory& memory, const CpuState& cpu)
     : memory_(memory), cr0_(cpu.sregs.cr0), cr3_(cpu.sregs.cr3), cr4_(cpu.sregs.cr4), efer_(cpu.sregs.efer),
-      cpl_(current_privilege(cpu)), ac_(cpu.regs.rflags & rflags::kAC), maxphyaddr_(maxphyaddr_of(cpu))
+      cpl_(current_privilege(cpu)), ac_(cpu.regs.rflags & rflags::kAC), maxphyaddr_(maxphyaddr_of(cpu)), pkru_(cpu.pkru)
 {
 }
 
@@ -81,7 +81,7 @@ std::variant<uint64_t, PageFault, NotRam, Unmodelled> PagedGuestMemory::translat
     uint64_t entry_gpas[5];
     int walked = 0;
     bool writable = true, user = true, no_execute = false;
-    uint64_t gpa = 0;
+    uint64_t gpa = 0, leaf = 0;
     for (int level = levels; level >= 1; level--) {
         unsigned shift = wide ? 12 + 9 * (level - 1) : 12 + 10 * (level - 1);
         unsigned index_bits = wide ? 9 : 10;
@@ -115,6 +115,7 @@ std::variant<uint64_t, PageFault, NotRam, Unmodelled> PagedGuestMemory::translat
         }
         entry_gpas[walked++] = entry_gpa;
         if (level == 1 || large) {
+            leaf = entry;
             uint64_t page_mask = (1ull << shift) - 1;
             gpa = ((entry & phys_mask) & ~page_mask) | (linear & page_mask);
             break;
@@ -132,8 +133,13 @@ std::variant<uint64_t, PageFault, NotRam, Unmodelled> PagedGuestMemory::translat
     denied = denied || (fetch && no_execute);
     if (denied)
         return fault(kErrPresent);
-    if (long_mode && user && !fetch && (cr4_ & cr4::kPKE))
-        return Unmodelled{"protection keys (CR4.PKE)"};
+    // Protection keys: every data access to a user page, supervisor ones included.
+    if (long_mode && user && !fetch && (cr4_ & cr4::kPKE)) {
+        unsigned key = (leaf >> 59) & 0xf;
+        bool no_access = (pkru_ >> (2 * key)) & 1, no_write = (pkru_ >> (2 * key + 1)) & 1;
+        if (no_access || (write && no_write && (user_access || (cr0_ & cr0::kWP))))
+            return fault(kErrPresent | kErrKey);
+    }
 
     // The CPU sets Accessed in every entry it used, Dirty in the last one on a write.
     for (int i = 0; i < walked; i++) {

@@ -3,7 +3,7 @@
 // checks the CPU makes (present, reserved bits, R/W with CR0.WP, U/S, SMEP, SMAP with
 // RFLAGS.AC, NX) and the Accessed and Dirty bits it sets, atomically, as other vCPUs
 // may walk the same tables. A fault gives the #PF error code the CPU would.
-// Protection keys (CR4.PKE on a user page) are not modelled: Unmodelled.
+// With CR4.PKE, data accesses to user pages are checked against PKRU as well.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +48,7 @@ private:
     unsigned cpl_;
     bool ac_;
     unsigned maxphyaddr_;
+    uint32_t pkru_;
 };
 
 }  // namespace cr3rig
