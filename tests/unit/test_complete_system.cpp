@@ -279,7 +279,7 @@ TEST_CASE("fwait with a pending x87 exception and CR0.NE=0 is not completed (FER
     require_not_exact(cpu, complete_hex(cpu, mem, "9b"));
 }
 
-TEST_CASE("fwait without the XSAVE image is not completed; with LOCK it raises #UD", "[completion]")
+TEST_CASE("fwait without the XSAVE image is not completed, with LOCK it raises #UD", "[completion]")
 {
     CpuState cpu = kernel64();
     FlatGuest mem;
@@ -314,7 +314,7 @@ TEST_CASE("fnclex raises #NM with CR0.EM or CR0.TS", "[completion]")
     CHECK_FALSE(effects.xsave_changed);
 }
 
-TEST_CASE("fnclex without the XSAVE image is not completed; with LOCK it raises #UD", "[completion]")
+TEST_CASE("fnclex without the XSAVE image is not completed, with LOCK it raises #UD", "[completion]")
 {
     CpuState cpu = kernel64();
     FlatGuest mem;
@@ -385,7 +385,7 @@ TEST_CASE("invpcid at CPL>0 raises #GP(0)", "[completion]")
     CHECK_FALSE(effects.flush_tlb);
 }
 
-TEST_CASE("invpcid with a type above 3 raises #GP(0); the type is all of RAX in 64-bit mode", "[completion]")
+TEST_CASE("invpcid with a type above 3 raises #GP(0), the type being all of RAX in 64-bit mode", "[completion]")
 {
     FlatGuest mem;
     CpuState cpu = invpcid_kernel(mem, GENERATE(4ull, 0x100000000ull), 0, 0);
@@ -458,7 +458,7 @@ TEST_CASE("invpcid raises the #PF of reading its descriptor", "[completion]")
     CHECK_FALSE(effects.flush_tlb);
 }
 
-TEST_CASE("invpcid raises #GP(0) for a non-canonical descriptor address; not RAM is not completed", "[completion]")
+TEST_CASE("invpcid raises #GP(0) for a non-canonical descriptor address, not RAM is not completed", "[completion]")
 {
     FlatGuest mem;
     CpuState cpu = invpcid_kernel(mem, 2, 0, 0);
