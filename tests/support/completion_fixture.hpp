@@ -96,7 +96,9 @@ inline std::vector<kvm_cpuid_entry2> cpuid_with(std::initializer_list<std::strin
     return out;
 }
 
-// A 64-bit kernel: long mode, paging, CPL0, flat segments, RIP at 0x1000.
+inline constexpr uint64_t kKernelRip = 0x1000;
+
+// A 64-bit kernel: long mode, paging, CPL0, flat segments, RIP at kKernelRip.
 inline CpuState kernel64(std::initializer_list<std::string_view> features = {})
 {
     CpuState cpu;
@@ -108,9 +110,20 @@ inline CpuState kernel64(std::initializer_list<std::string_view> features = {})
     cpu.sregs.cs.present = 1;
     cpu.sregs.ss.selector = 0x10;
     cpu.sregs.ds.limit = cpu.sregs.ss.limit = cpu.sregs.es.limit = 0xffffffff;
-    cpu.regs.rip = 0x1000;
+    cpu.regs.rip = kKernelRip;
     cpu.regs.rflags = 0x2;
     cpu.cpuid = cpuid_with(features);
+    return cpu;
+}
+
+// A 32-bit protected-mode kernel (no long mode): flat 4 GiB segments, CPL0.
+inline CpuState kernel32(std::initializer_list<std::string_view> features = {})
+{
+    CpuState cpu = kernel64(features);
+    cpu.sregs.efer = 0;
+    cpu.sregs.cs.l = 0;
+    cpu.sregs.cs.db = 1;
+    cpu.sregs.cs.limit = 0xffffffff;
     return cpu;
 }
 
@@ -124,10 +137,10 @@ inline Instruction decode_hex(const std::string& hex, CodeSize mode = CodeSize::
     return *insn;
 }
 
-// Runs the completer the table picks for `hex` on `cpu` and `memory`.
-inline Outcome complete_hex(CpuState& cpu, GuestLinear& memory, const std::string& hex, SideEffects* effects = nullptr)
+// Runs the completer the table picks for `insn` on `cpu` and `memory`.
+inline Outcome complete_instruction(CpuState& cpu, GuestLinear& memory, const Instruction& insn,
+                                    SideEffects* effects = nullptr)
 {
-    Instruction insn = decode_hex(hex, in_64bit_mode(cpu) ? CodeSize::Bits64 : CodeSize::Bits32);
     const Completer* c = completer_for(insn);
     REQUIRE(c);
     CompletionContext ctx{cpu, memory, {}};
@@ -135,6 +148,55 @@ inline Outcome complete_hex(CpuState& cpu, GuestLinear& memory, const std::strin
     if (effects)
         *effects = ctx.effects;
     return out;
+}
+
+// Runs the completer the table picks for `hex` on `cpu` and `memory`.
+inline Outcome complete_hex(CpuState& cpu, GuestLinear& memory, const std::string& hex, SideEffects* effects = nullptr)
+{
+    return complete_instruction(cpu, memory, decode_hex(hex, in_64bit_mode(cpu) ? CodeSize::Bits64 : CodeSize::Bits32),
+                                effects);
+}
+
+// As complete_hex with a LOCK prefix. Capstone 4 does not decode LOCK in front of most
+// instructions that cannot take it, so the prefix is marked on the decoded instruction.
+inline Outcome complete_hex_locked(CpuState& cpu, GuestLinear& memory, const std::string& hex)
+{
+    Instruction insn = decode_hex(hex, in_64bit_mode(cpu) ? CodeSize::Bits64 : CodeSize::Bits32);
+    insn.lock = true;
+    return complete_instruction(cpu, memory, insn);
+}
+
+// The outcome is the fault `vec` with `error_code` (and CR2 for a #PF), and RIP is
+// still at the instruction.
+inline void require_fault(const CpuState& cpu, const Outcome& out, uint8_t vec, std::optional<uint32_t> error_code,
+                          std::optional<uint64_t> cr2 = std::nullopt)
+{
+    const auto* e = std::get_if<RaiseException>(&out);
+    REQUIRE(e);
+    CHECK(int(e->vector) == int(vec));
+    CHECK(e->error_code.has_value() == error_code.has_value());
+    if (e->error_code && error_code)
+        CHECK(*e->error_code == *error_code);
+    CHECK(e->cr2.has_value() == cr2.has_value());
+    if (e->cr2 && cr2)
+        CHECK(*e->cr2 == *cr2);
+    CHECK(cpu.regs.rip == kKernelRip);
+}
+
+// The instruction retired and RIP is past its `length` bytes.
+inline void require_retired(const CpuState& cpu, const Outcome& out, unsigned length)
+{
+    REQUIRE(std::holds_alternative<Retired>(out));
+    CHECK(cpu.regs.rip == kKernelRip + length);
+}
+
+// The completer declined, with a reason, and left RIP alone.
+inline void require_not_exact(const CpuState& cpu, const Outcome& out)
+{
+    const auto* n = std::get_if<NotExact>(&out);
+    REQUIRE(n);
+    CHECK(!n->why.empty());
+    CHECK(cpu.regs.rip == kKernelRip);
 }
 
 }  // namespace cr3rig::test
