@@ -279,6 +279,7 @@ int main(int argc, char** argv)
     auto sync_exit_ns = bench::summarize(registers.sync_per_exit_ns);
     auto create_ms = bench::summarize(bench::vm_create_destroy_samples(runs));
     auto injection_ns = bench::summarize(bench::injection_samples(runs));
+    auto completion = bench::completion_samples(runs);
     auto processes = bench::process_samples(quick ? 1 : 3, quick ? 4 : 18);
     auto run_rss = bench::summarize(processes.run_peak_rss_mib);
     auto campaign_rss = bench::summarize(processes.campaign_peak_rss_mib);
@@ -348,6 +349,15 @@ int main(int argc, char** argv)
     std::printf("  forced preemption (read exit, step, MSI) %8.1f / %8.1f / %8.1f us; ratio to round trip %.2f\n",
                 injection_ns.min / 1e3, injection_ns.median / 1e3, injection_ns.max / 1e3,
                 injection_ns.median / roundtrip_ns.median);
+    if (completion.skipped)
+        std::printf("  completed instruction: not measured (the CPU has no XSAVE)\n");
+    else {
+        auto completion_ns = bench::summarize(completion.per_instruction_ns);
+        std::printf("  xgetbv at CPL0 (%llu of %d completed by cr3rig) %8.2f / %8.2f / %8.2f us; ratio to round trip "
+                    "%.2f\n",
+                    static_cast<unsigned long long>(completion.completions_per_run), bench::kCompleteLoopRounds, completion_ns.min / 1e3,
+                    completion_ns.median / 1e3, completion_ns.max / 1e3, completion_ns.median / roundtrip_ns.median);
+    }
     std::printf("  peak RSS: run %.1f MiB, campaign %.1f MiB (medians), guest RAM %.0f MiB: %.2f / %.2f of it\n",
                 run_rss.median, campaign_rss.median, processes.guest_ram_mib, run_rss.median / processes.guest_ram_mib,
                 campaign_rss.median / processes.guest_ram_mib);

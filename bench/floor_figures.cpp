@@ -118,4 +118,25 @@ std::vector<double> injection_samples(int runs)
     return samples;
 }
 
+CompletionSamples completion_samples(int runs)
+{
+    ElfImage loop = guest("complete-loop");
+    CompletionSamples s;
+    for (int i = 0; i < runs; i++) {
+        testing::BenchPort bench;
+        RunOptions options;
+        options.extra_devices = {&bench};
+        RunResult r = run_guest(loop, options);
+        if (r.verdict.kind == VerdictKind::Skip) {
+            s.skipped = true;
+            return s;
+        }
+        if (!r.verdict.passed() || bench.hits() != 2)
+            throw std::runtime_error("complete-loop did not pass: " + r.verdict.reason);
+        s.per_instruction_ns.push_back(std::chrono::duration<double, std::nano>(bench.window()).count() / kCompleteLoopRounds);
+        s.completions_per_run = r.completions.total();
+    }
+    return s;
+}
+
 }  // namespace cr3rig::bench

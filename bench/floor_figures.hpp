@@ -3,6 +3,7 @@
 // and destroying a VM by itself, and what one forced preemption costs the rig.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 namespace cr3rig::bench {
@@ -21,5 +22,17 @@ std::vector<double> vm_create_destroy_samples(int runs);
 // ns of host time per forced preemption on lazytlb-fixed under after-read: from the
 // read's breakpoint exit through the single step to the MSI sent (TrapStats).
 std::vector<double> injection_samples(int runs);
+
+// ns per `xgetbv` at CPL0 (complete-loop) and how many of them cr3rig completed: on
+// a backend that cannot emulate it, one completion each (an exit, the failed
+// emulation, the decode and the write-back); elsewhere, whatever the backend costs.
+inline constexpr int kCompleteLoopRounds = 20000;  // CR3RIG_COMPLETE_ROUNDS in guest/tests/complete_loop.c
+
+struct CompletionSamples {
+    std::vector<double> per_instruction_ns;
+    uint64_t completions_per_run = 0;
+    bool skipped = false;  // the CPU has no XSAVE: the guest skips itself
+};
+CompletionSamples completion_samples(int runs);
 
 }  // namespace cr3rig::bench

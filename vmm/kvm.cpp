@@ -50,6 +50,7 @@ struct MsrListHeader {
 };
 constexpr unsigned long kGetSupportedCpuid = _IOWR(KVMIO, 0x05, CpuidHeader);
 constexpr unsigned long kSetCpuid2 = _IOW(KVMIO, 0x90, CpuidHeader);
+constexpr unsigned long kGetCpuid2 = _IOWR(KVMIO, 0x91, CpuidHeader);
 constexpr unsigned long kGetMsrIndexList = _IOWR(KVMIO, 0x02, MsrListHeader);
 constexpr unsigned long kGetMsrs = _IOWR(KVMIO, 0x88, MsrsHeader);
 constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, MsrsHeader);
@@ -301,7 +302,13 @@ void Vcpu::set_cpuid(const std::vector<kvm_cpuid_entry2>& entries)
     CpuidBuffer buf(entries.size());
     std::memcpy(buf.entries(), entries.data(), entries.size() * sizeof(kvm_cpuid_entry2));
     checked_ioctl(fd_.get(), kSetCpuid2, "KVM_SET_CPUID2", buf.data());
-    cpuid_ = entries;
+    // What the guest's CPUID answers is KVM's table after the backend's own changes
+    // (PVM adds host features such as SMAP and XSAVE): read it back.
+    CpuidBuffer back(entries.size() + 64);
+    if (::ioctl(fd_.get(), kGetCpuid2, back.data()) == 0)
+        cpuid_.assign(back.entries(), back.entries() + std::min<size_t>(back.header()->nent, entries.size() + 64));
+    else
+        cpuid_ = entries;
 }
 
 kvm_regs Vcpu::get_regs() const

@@ -99,7 +99,8 @@ public:
     ~Vcpu();
 
     void set_cpuid(const std::vector<kvm_cpuid_entry2>& entries);
-    // The table set_cpuid gave: what the guest's CPUID answers (e.g. its MAXPHYADDR).
+    // What the guest's CPUID answers (e.g. its MAXPHYADDR): the table set_cpuid gave as
+    // KVM holds it afterwards (KVM_GET_CPUID2), the backend's changes included.
     const std::vector<kvm_cpuid_entry2>& cpuid() const { return cpuid_; }
     kvm_regs get_regs() const;
     void set_regs(const kvm_regs& regs);

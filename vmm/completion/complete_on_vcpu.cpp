@@ -88,13 +88,12 @@ std::optional<Stop> InstructionCompletion::complete(Vcpu& vcpu, CompletionCounts
     CpuState cpu;
     cpu.regs = vcpu.get_regs();
     cpu.sregs = vcpu.get_sregs();
+    cpu.cpuid = vcpu.cpuid();  // before the walker: it reads MAXPHYADDR
     CodeSize mode = code_size(cpu);
     uint64_t rip = cpu.regs.rip;
     uint64_t linear_rip = mode == CodeSize::Bits64 ? rip : (cpu.sregs.cs.base + rip) & 0xffffffffull;
-    if (cpu.sregs.cr4 & cr4::kPKE) {
-        cpu.cpuid = vcpu.cpuid();
+    if (cpu.sregs.cr4 & cr4::kPKE)
         cpu.pkru = read_pkru(vcpu, cpu);
-    }
     PagedGuestMemory memory(memory_, cpu);
 
     uint8_t code[15];
@@ -112,7 +111,6 @@ std::optional<Stop> InstructionCompletion::complete(Vcpu& vcpu, CompletionCounts
     if (!completer)
         return crash(std::string(kFailed) + ": " + named(*insn, rip) + ", which cr3rig does not complete");
 
-    cpu.cpuid = vcpu.cpuid();
     cpu.xcr0 = vcpu.get_xcr0();
     if (completer->needs_xsave) {
         cpu.xsave.emplace();
