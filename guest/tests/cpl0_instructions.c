@@ -477,20 +477,39 @@ static void test_cache_lines(void)
                      "clflush: the line's data intact", clflush, 2);
 }
 
+/* The x87 and SSE state goes in and out through fxrstor/fxsave: the nested backend
+ * cannot emulate fldcw, ldmxcsr or stmxcsr at CPL0 (and cr3rig does not complete them). */
+/* An XSAVE/FXSAVE area, read and written by its fields' sizes. */
+union xstate_area {
+    uint8_t b[4096 + 64];
+    uint16_t w[(4096 + 64) / 2];
+    uint32_t d[(4096 + 64) / 4];
+};
+static union xstate_area fxarea __attribute__((aligned(64)));
+#define FX_FCW 0
+#define FX_FSW 2
+#define FX_MXCSR 24
+#define FX_XMM0 160
+
+static void fx_save(void) { __asm__ volatile("fxsave %0" : "=m"(fxarea.b[0])::"memory"); }
+static void fx_restore(void) { __asm__ volatile("fxrstor %0" ::"m"(fxarea.b[0]) : "memory"); }
+
 static uint16_t fpu_status(void)
 {
     uint16_t sw;
-    __asm__ volatile("fnstsw %0" : "=a"(sw));
+    __asm__ volatile("fnstsw %0" : "=m"(sw));
     return sw;
 }
 
-/* 1.0 / 0.0 with the divide-by-zero exception unmasked (FCW.ZM clear): ZE and ES are set
- * and the exception is pending until the next waiting x87 instruction. */
+/* A divide-by-zero left pending: FSW.ZE with ES and B (what 1.0/0.0 leaves), and FCW.ZM
+ * clear (unmasked), loaded with fxrstor; the next waiting x87 instruction reports it. */
 static void x87_divide_by_zero_pending(void)
 {
-    static const uint16_t fcw_zm_unmasked = 0x037b;
-    static const float zero = 0.0f;
-    __asm__ volatile("fninit\n\tfldcw %0\n\tfld1\n\tfdivs %1" ::"m"(fcw_zm_unmasked), "m"(zero) : "memory");
+    __asm__ volatile("fninit" ::: "memory");
+    fx_save();
+    fxarea.w[FX_FCW / 2] = 0x037b;
+    fxarea.w[FX_FSW / 2] = 0x8084;
+    fx_restore();
 }
 
 static void test_x87(void)
@@ -498,7 +517,7 @@ static void test_x87(void)
     write_cr0((read_cr0() | CR0_NE | CR0_MP) & ~(reg_t)(CR0_EM | CR0_TS));
     x87_divide_by_zero_pending();
     uint16_t sw = fpu_status();
-    check_eq("x87 1.0/0.0 with ZE unmasked: FSW.ZE and ES set", sw & 0x84, 0x84);
+    check_eq("x87 divide-by-zero pending (fxrstor): FSW.ZE and ES set", sw & 0x84, 0x84);
     reset_traps();
     __asm__ volatile(MARK("fnclex")::: "memory");
     sw = fpu_status();
@@ -590,7 +609,8 @@ static void test_xgetbv(void)
     check_event("xgetbv(0x10), no such XCR: #GP(0) at it", VEC_GP, try_at, 0);
 }
 
-static uint8_t xarea[4096 + 64] __attribute__((aligned(64)));
+static union xstate_area xarea __attribute__((aligned(64)));
+#define XSTATE_BV 512
 static const uint32_t xmm_pattern[4] = {0x01234567, 0x89abcdef, 0xfedcba98, 0x76543210};
 static const uint32_t xmm_other[4] = {0xdeadbeef, 0xdeadbeef, 0xdeadbeef, 0xdeadbeef};
 #define MXCSR_DEFAULT 0x1f80u
@@ -598,13 +618,18 @@ static const uint32_t xmm_other[4] = {0xdeadbeef, 0xdeadbeef, 0xdeadbeef, 0xdead
 
 static void load_sse(const uint32_t *xmm0, uint32_t mxcsr)
 {
-    __asm__ volatile("movdqu %0, %%xmm0\n\tldmxcsr %1" ::"m"(*(const uint32_t(*)[4])xmm0), "m"(mxcsr) : "memory");
+    fx_save();
+    fxarea.d[FX_MXCSR / 4] = mxcsr;
+    for (int i = 0; i < 4; i++)
+        fxarea.d[FX_XMM0 / 4 + i] = xmm0[i];
+    fx_restore();
 }
 static uint32_t store_sse(uint32_t *xmm0)
 {
-    uint32_t mxcsr;
-    __asm__ volatile("movdqu %%xmm0, %0\n\tstmxcsr %1" : "=m"(*(uint32_t(*)[4])xmm0), "=m"(mxcsr)::"memory");
-    return mxcsr;
+    fx_save();
+    for (int i = 0; i < 4; i++)
+        xmm0[i] = fxarea.d[FX_XMM0 / 4 + i];
+    return fxarea.d[FX_MXCSR / 4];
 }
 static int same_xmm(const uint32_t *a, const uint32_t *b)
 {
@@ -627,40 +652,39 @@ static void test_xsave(void)
     }
     const uint32_t rfbm = XCR0_X87 | XCR0_SSE;
     uint32_t xmm[4];
-    for (unsigned i = 0; i < sizeof xarea; i++)
-        xarea[i] = 0;
+    for (unsigned i = 0; i < sizeof xarea.b; i++)
+        xarea.b[i] = 0;
     load_sse(xmm_pattern, MXCSR_ROUND_DOWN);
     reset_traps();
-    __asm__ volatile(TRY(XSAVE " %0")::"m"(xarea), "a"(rfbm), "d"(0) : "memory");
+    __asm__ volatile(TRY(XSAVE " %0")::"m"(xarea.b[0]), "a"(rfbm), "d"(0) : "memory");
     check_no_event("xsave of x87|SSE retires");
-    uint32_t saved_mxcsr = *(uint32_t *)(xarea + 24);
-    check_eq("xsave: MXCSR in the legacy area", saved_mxcsr, MXCSR_ROUND_DOWN);
-    report("xsave: XMM0 in the legacy area", same_xmm((const uint32_t *)(xarea + 160), xmm_pattern));
-    check_eq("xsave: XSTATE_BV has SSE", xarea[512] & XCR0_SSE, XCR0_SSE);
+    check_eq("xsave: MXCSR in the legacy area", xarea.d[FX_MXCSR / 4], MXCSR_ROUND_DOWN);
+    report("xsave: XMM0 in the legacy area", same_xmm(&xarea.d[FX_XMM0 / 4], xmm_pattern));
+    check_eq("xsave: XSTATE_BV has SSE", xarea.b[XSTATE_BV] & XCR0_SSE, XCR0_SSE);
 
     load_sse(xmm_other, MXCSR_DEFAULT);
     reset_traps();
-    __asm__ volatile(TRY(XRSTOR " %0")::"m"(xarea), "a"(rfbm), "d"(0) : "memory");
+    __asm__ volatile(TRY(XRSTOR " %0")::"m"(xarea.b[0]), "a"(rfbm), "d"(0) : "memory");
     check_no_event("xrstor of x87|SSE retires");
     check_eq("xrstor: MXCSR back", store_sse(xmm), MXCSR_ROUND_DOWN);
     report("xrstor: XMM0 back", same_xmm(xmm, xmm_pattern));
 
     /* XSTATE_BV[1] = 0: XMM registers to their initial value (0); MXCSR still from memory. */
-    xarea[512] &= (uint8_t)~XCR0_SSE;
+    xarea.b[XSTATE_BV] &= (uint8_t)~XCR0_SSE;
     load_sse(xmm_other, MXCSR_DEFAULT);
-    __asm__ volatile(XRSTOR " %0" ::"m"(xarea), "a"(rfbm), "d"(0) : "memory");
+    __asm__ volatile(XRSTOR " %0" ::"m"(xarea.b[0]), "a"(rfbm), "d"(0) : "memory");
     check_eq("xrstor with XSTATE_BV.SSE=0: MXCSR still loaded", store_sse(xmm), MXCSR_ROUND_DOWN);
     static const uint32_t zeros[4];
     report("xrstor with XSTATE_BV.SSE=0: XMM0 initialised to 0", same_xmm(xmm, zeros));
 
     /* XSTATE_BV with a component XCR0 lacks (AVX): #GP(0). */
-    xarea[512] |= XCR0_AVX;
+    xarea.b[XSTATE_BV] |= XCR0_AVX;
     reset_traps();
-    __asm__ volatile(TRY(XRSTOR " %0")::"m"(xarea), "a"(rfbm), "d"(0) : "memory");
+    __asm__ volatile(TRY(XRSTOR " %0")::"m"(xarea.b[0]), "a"(rfbm), "d"(0) : "memory");
     check_event("xrstor with XSTATE_BV beyond XCR0: #GP(0) at it", VEC_GP, try_at, 0);
 
     reset_traps();
-    __asm__ volatile(TRY(XSAVE " %0")::"m"(xarea[16]), "a"(rfbm), "d"(0) : "memory");
+    __asm__ volatile(TRY(XSAVE " %0")::"m"(xarea.b[16]), "a"(rfbm), "d"(0) : "memory");
     check_event("xsave to an area not 64-byte aligned: #GP(0) at it", VEC_GP, try_at, 0);
     load_sse(xmm_other, MXCSR_DEFAULT);
 }
