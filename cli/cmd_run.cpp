@@ -47,6 +47,7 @@ struct RunArgs {
     std::string env_file;  // multiboot: the first module, KEY=VALUE lines
     unsigned smp = 1;                // vCPUs; more than one: no trap engine
     std::optional<std::string> cpu;  // QEMU's -cpu syntax; not given: KVM's CPUID
+    bool no_complete = false;        // the backend's emulation failures stay crashes
 };
 
 // Names of the lazytlb kernel's tracepoints (cr3rig/abi.h), for -v output.
@@ -154,6 +155,7 @@ void print_rig_lines(const std::string& text)
 void print_stats(const RunResult& result, const TrappedResult* trapped)
 {
     print_rig_lines(result.stats.format());
+    print_rig_lines(result.completions.format());
     std::fprintf(stderr,
                  "cr3rig: unclaimed port accesses: %llu, unclaimed MMIO accesses: %llu, bad rig messages: %llu, "
                  "rig messages dropped by the rate limit: %llu\n",
@@ -188,6 +190,8 @@ RunOptions run_options_of(const RunArgs& args, const std::string& guest, const B
         options.cpu = *args.cpu;
     }
     options.on_warning = [](const std::string& line) { spdlog::warn("warning: {}", line); };
+    options.complete_instructions = !args.no_complete;
+    options.on_note = [](const std::string& line) { spdlog::info("{}", line); };
     return options;
 }
 
@@ -383,6 +387,9 @@ void add_machine_options(CLI::App* cmd, RunArgs* args)
                     "CPU model in QEMU's -cpu syntax: host, max or qemu64, then +feat, -feat, feat=on|off, "
                     "host-phys-bits; a model or part cr3rig cannot give: SKIP (exit 4) with the reason")
         ->type_name("SPEC");
+    cmd->add_flag("--no-complete", args->no_complete,
+                  "Do not complete the instructions the KVM backend cannot emulate (int3, int n, movbe, xgetbv...; "
+                  "docs/completion.md): each such emulation failure stays a crash, naming the instruction");
 }
 
 }  // namespace

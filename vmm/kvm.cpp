@@ -368,15 +368,54 @@ void Vcpu::set_vcpu_events(const kvm_vcpu_events& events) { KVM_IOCTL(fd_.get(),
 
 // "injected", not "pending": without KVM_CAP_EXCEPTION_PAYLOAD that is the one way in,
 // and it enters the guest as the exception itself. Flags 0: the fields they guard stay.
-void Vcpu::inject_exception(uint8_t vector, uint32_t error_code)
+void Vcpu::inject_exception(uint8_t vector, std::optional<uint32_t> error_code)
 {
     kvm_vcpu_events events = get_vcpu_events();
     events.flags = 0;
     events.exception.injected = 1;
     events.exception.nr = vector;
-    events.exception.has_error_code = 1;
-    events.exception.error_code = error_code;
+    events.exception.has_error_code = error_code.has_value();
+    events.exception.error_code = error_code.value_or(0);
     set_vcpu_events(events);
+}
+
+// Injected with soft = 0: an external-interrupt-type event, which pushes RIP as it is
+// (a soft one would add an instruction length KVM keeps from the last exit).
+void Vcpu::inject_interrupt(uint8_t vector)
+{
+    kvm_vcpu_events events = get_vcpu_events();
+    events.flags = 0;
+    events.interrupt.injected = 1;
+    events.interrupt.nr = vector;
+    events.interrupt.soft = 0;
+    set_vcpu_events(events);
+}
+
+uint64_t Vcpu::get_xcr0() const
+{
+    kvm_xcrs xcrs{};
+    KVM_IOCTL(fd_.get(), KVM_GET_XCRS, &xcrs);
+    for (uint32_t i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++)
+        if (xcrs.xcrs[i].xcr == 0)
+            return xcrs.xcrs[i].value;
+    return 1;
+}
+
+namespace {
+// kvm_xsave ends in a flexible array (see the note on kvm_cpuid2 above): the ioctls
+// are declared on a 4 KiB region of our own, the size the kernel's numbers encode.
+struct XsaveRegion {
+    uint8_t bytes[4096];
+};
+constexpr unsigned long kGetXsave = _IOR(KVMIO, 0xa4, XsaveRegion);
+constexpr unsigned long kSetXsave = _IOW(KVMIO, 0xa5, XsaveRegion);
+}  // namespace
+
+void Vcpu::get_xsave(uint8_t (&image)[4096]) const { checked_ioctl(fd_.get(), kGetXsave, "KVM_GET_XSAVE", image); }
+
+void Vcpu::set_xsave(const uint8_t (&image)[4096])
+{
+    checked_ioctl(fd_.get(), kSetXsave, "KVM_SET_XSAVE", const_cast<uint8_t*>(image));
 }
 
 std::vector<kvm_msr_entry> Vcpu::get_msrs(const std::vector<uint32_t>& indices) const

@@ -118,7 +118,17 @@ public:
     // Delivers exception `vector` with its error code (#GP, #PF...) at the next entry,
     // as if the instruction at RIP had raised it (RIP is not moved); NMI, SIPI, shadow
     // and SMM state are kept.
-    void inject_exception(uint8_t vector, uint32_t error_code);
+    // Without an error code for the vectors that have none (#UD, #NM, #MF...).
+    void inject_exception(uint8_t vector, std::optional<uint32_t> error_code);
+    // Delivers `vector` through the IDT at the next entry as an event already under way,
+    // whatever RFLAGS.IF says: RIP as it is now is what the guest's handler sees pushed
+    // (a software interrupt's RIP is past its instruction; the caller moves it there).
+    void inject_interrupt(uint8_t vector);
+    // XCR0 (KVM_GET_XCRS); 1 (x87 only) when KVM has no XCRs for this vCPU.
+    uint64_t get_xcr0() const;
+    // The 4 KiB XSAVE image in the standard format (KVM_GET_XSAVE / KVM_SET_XSAVE).
+    void get_xsave(uint8_t (&image)[4096]) const;
+    void set_xsave(const uint8_t (&image)[4096]);
     // Reads the MSRs in order, up to the first one KVM cannot read.
     std::vector<kvm_msr_entry> get_msrs(const std::vector<uint32_t>& indices) const;
     void set_msrs(const std::vector<kvm_msr_entry>& msrs);  // all or a KvmError

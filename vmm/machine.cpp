@@ -148,7 +148,8 @@ Machine::Machine(const BootImage& image, const RunOptions& options, RunResult& r
       devices(all_devices(own_devices, options.extra_devices)),
       rig(the_device<RigPort>(own_devices)),
       cpuid(model_cpuid(kvm, options)),
-      vcpu(create_boot_vcpu(options))
+      vcpu(create_boot_vcpu(options)),
+      completion(memory, options.complete_instructions, options.on_note)
 {
     unsigned count = checked_vcpu_count(kvm, options.vcpus);
     aps.reserve(count - 1);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "vmm/completion/complete_on_vcpu.hpp"
 #include "vmm/devices/device.hpp"
 #include "vmm/devices/rig_port.hpp"
 #include "vmm/dispatch.hpp"
@@ -46,6 +47,7 @@ struct Machine {
     Vcpu vcpu;                                         // vCPU 0, the bootstrap processor: the image's entry
     std::vector<Vcpu> aps;                             // vCPUs 1..N-1, in KVM's reset state until INIT/SIPI
     PortBus bus;
+    InstructionCompletion completion;  // what the backend cannot emulate (vmm/completion/)
 
     // vCPU `id`: 0 is `vcpu`, the others are aps[id - 1].
     Vcpu& vcpu_of(unsigned id) { return id == 0 ? vcpu : aps.at(id - 1); }

@@ -166,6 +166,8 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
             ExitAction action;
             if (answer.kind() == HookAction::Kind::Stop)
                 action = answer.stop();
+            else if (answer.kind() == HookAction::Kind::Continue && is_emulation_failure(exit))
+                action = m.completion.complete(m.vcpu, result.completions);
             else if (answer.kind() == HookAction::Kind::Continue)
                 action = dispatch(exit, m.bus, deadline_passed);
             if (!action)  // a device asked the machine to sleep (ACPI S3)
@@ -194,7 +196,7 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
 RunResult GuestSession::run_vcpus(std::chrono::milliseconds timeout)
 {
     auto start = Clock::now();
-    VcpuThreadsEnd end = run_vcpu_threads(impl_->m, impl_->result.stats, start + timeout);
+    VcpuThreadsEnd end = run_vcpu_threads(impl_->m, impl_->result.stats, impl_->result.completions, start + timeout);
     impl_->result.run_time = Clock::now() - start;
     impl_->result.paused = false;
     return impl_->finish(std::move(end.stop), end.vcpu, {});

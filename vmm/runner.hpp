@@ -12,6 +12,7 @@
 #include "vmm/boot_image.hpp"
 #include "vmm/devices/device.hpp"
 #include "vmm/devices/rig_port.hpp"
+#include "vmm/completion/complete_on_vcpu.hpp"
 #include "vmm/dispatch.hpp"
 
 namespace cr3rig {
@@ -35,6 +36,11 @@ struct RunOptions {
     // The rig's warnings about the configuration, before the run (a CPU feature the
     // host's KVM lacks, left out as QEMU leaves it out).
     std::function<void(const std::string&)> on_warning;
+    // What the backend cannot emulate is completed by cr3rig (vmm/completion/); false
+    // (`--no-complete`) leaves every such failure a crash.
+    bool complete_instructions = true;
+    // Notes about the run as it goes (the first completion of each instruction).
+    std::function<void(const std::string&)> on_note;
     RunHook* hook = nullptr;  // e.g. the trap engine
     // Nanoseconds per LAPIC bus cycle (KVM_CAP_X86_APIC_BUS_CYCLES_NS), 0 = KVM's 1 ns.
     // The rig clock sets it very slow, so that the guest's own timer cannot fire
@@ -57,6 +63,7 @@ struct RunResult {
     uint64_t console_dropped = 0;          // bytes past that
     std::string crash_dump;                // registers, for Crash verdicts
     ExitStats stats;
+    CompletionCounts completions;          // instructions cr3rig completed for the backend
     std::chrono::nanoseconds run_time{0};  // first KVM_RUN to verdict
     uint64_t bad_rig_messages = 0;
     uint64_t dropped_rig_messages = 0;  // past the rig port's rate limit: counted, not shown

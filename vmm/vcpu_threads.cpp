@@ -23,6 +23,7 @@ using Clock = std::chrono::steady_clock;
 struct Shared {
     Machine& m;
     ExitStats& stats;
+    CompletionCounts& completions;
     std::mutex mutex;
     std::optional<VcpuThreadsEnd> end;  // the first Stop wins
     Watchdog* watchdog = nullptr;       // set before any thread runs (the start latch)
@@ -49,7 +50,8 @@ void vcpu_loop(Shared& shared, unsigned id)
             if (shared.end)
                 return;  // another vCPU ended the run; this exit was a kick (or comes too late)
             bool deadline_passed = shared.watchdog->fired() || Clock::now() >= shared.watchdog->deadline();
-            action = dispatch(exit, shared.m.bus, deadline_passed);
+            action = is_emulation_failure(exit) ? shared.m.completion.complete(vcpu, shared.completions)
+                                                : dispatch(exit, shared.m.bus, deadline_passed);
             if (!action && shared.m.platform.sleep_requested())  // S3 resets vCPU 0 alone (machine_platform.hpp)
                 action = Stop{VerdictKind::Crash, "the guest entered ACPI S3, which cr3rig models for one vCPU only",
                               std::nullopt};
@@ -73,10 +75,11 @@ void vcpu_loop(Shared& shared, unsigned id)
 
 }  // namespace
 
-VcpuThreadsEnd run_vcpu_threads(Machine& m, ExitStats& stats, Clock::time_point deadline)
+VcpuThreadsEnd run_vcpu_threads(Machine& m, ExitStats& stats, CompletionCounts& completions,
+                                Clock::time_point deadline)
 {
     unsigned n = m.vcpu_count();
-    Shared shared{m, stats, {}, std::nullopt, nullptr};
+    Shared shared{m, stats, completions, {}, std::nullopt, nullptr};
     std::latch start(1), left(n);
     std::vector<std::thread> threads;
     std::vector<Watchdog::Target> targets;

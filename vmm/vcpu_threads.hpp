@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "vmm/completion/complete_on_vcpu.hpp"
 #include "vmm/dispatch.hpp"
 
 namespace cr3rig {
@@ -18,6 +19,7 @@ struct VcpuThreadsEnd {
     unsigned vcpu;  // whose exit (or whose thread's error) ended the run
 };
 
-VcpuThreadsEnd run_vcpu_threads(Machine& m, ExitStats& stats, std::chrono::steady_clock::time_point deadline);
+VcpuThreadsEnd run_vcpu_threads(Machine& m, ExitStats& stats, CompletionCounts& completions,
+                                std::chrono::steady_clock::time_point deadline);
 
 }  // namespace cr3rig

@@ -3,7 +3,7 @@
 // and decoding from hex.
 #pragma once
 
-#include <catch2/catch_test_macros.hpp>
+#include <catch2/catch.hpp>
 
 #include <cstring>
 #include <set>

@@ -1,9 +1,10 @@
 // Software interrupts: int3, int n, into. The checks an `int` makes before it delivers
 // through the IDT (the gate within the IDT's limit, of a valid type, present, and
 // reachable from the CPL: DPL >= CPL) are made here with the error codes of a
-// software interrupt (vector * 8 + 2, EXT clear); the delivery itself (the stack
-// switch, the pushes, IF for an interrupt gate) is KVM's event injection with RIP
-// already past the instruction, as the CPU pushes it.
+// software interrupt (vector * 8 + 2, EXT clear), and so are those on the gate's code
+// segment (a selector, a code segment of DPL <= CPL, present, 64-bit in long mode);
+// the delivery itself (the stack switch, the pushes, IF for an interrupt gate) is
+// KVM's event injection with RIP already past the instruction, as the CPU pushes it.
 #include "vmm/completion/completers.hpp"
 
 namespace cr3rig::complete {
@@ -11,6 +12,37 @@ namespace cr3rig::complete {
 namespace {
 
 constexpr uint8_t kTaskGate = 0x5, kInterruptGate16 = 0x6, kTrapGate16 = 0x7, kInterruptGate = 0xe, kTrapGate = 0xf;
+
+// The gate's target code segment: the checks the CPU makes on it before it pushes
+// anything (the backend's own delivery may not make them). nullopt: it may be entered.
+std::optional<Outcome> check_target_segment(CompletionContext& ctx, uint16_t selector, bool long_mode)
+{
+    const CpuState& cpu = ctx.cpu;
+    uint32_t error = selector & 0xfffc;  // EXT clear: a software interrupt
+    if ((selector & 0xfffc) == 0)
+        return general_protection(0);
+    bool in_ldt = selector & 4;
+    const kvm_dtable table = in_ldt ? kvm_dtable{cpu.sregs.ldt.base, static_cast<uint16_t>(cpu.sregs.ldt.limit), {}}
+                                    : cpu.sregs.gdt;
+    if (in_ldt && cpu.sregs.ldt.unusable)
+        return general_protection(error);
+    uint64_t offset = selector & 0xfff8;
+    if (offset + 7 > table.limit)
+        return general_protection(error);
+    uint8_t descriptor[8];
+    if (auto failed = access_outcome(ctx.memory.read(table.base + offset, descriptor, AccessMode::ImplicitSupervisor)))
+        return *failed;
+    uint8_t access = descriptor[5], flags = descriptor[6];
+    bool code = (access & 0x18) == 0x18;  // S = 1 and executable
+    unsigned dpl = (access >> 5) & 3;
+    if (!code || dpl > current_privilege(cpu))
+        return general_protection(error);
+    if (long_mode && ((flags & 0x20) == 0 || (flags & 0x40) != 0))  // must be a 64-bit segment: L = 1, D = 0
+        return general_protection(error);
+    if (!(access & 0x80))
+        return RaiseException{vector::kNP, error, std::nullopt};
+    return std::nullopt;
+}
 
 Outcome deliver(CompletionContext& ctx, const Instruction& insn, uint8_t vec)
 {
@@ -42,6 +74,8 @@ Outcome deliver(CompletionContext& ctx, const Instruction& insn, uint8_t vec)
         return RaiseException{vector::kNP, gate_error, std::nullopt};
     if (type == kTaskGate)
         return NotExact{"delivery through a task gate is not modelled"};
+    if (auto refused = check_target_segment(ctx, static_cast<uint16_t>(gate[2] | gate[3] << 8), long_mode))
+        return *refused;
     advance_rip(cpu, insn);
     return SoftwareInterrupt{vec};
 }

@@ -54,6 +54,8 @@ std::optional<Outcome> access_outcome(const Access& access)
     if (const auto* not_ram = std::get_if<NotRam>(&access))
         return NotExact{"its memory operand reaches guest-physical memory that is not RAM (" +
                         hex(not_ram->address) + ")"};
+    if (const auto* unmodelled = std::get_if<Unmodelled>(&access))
+        return NotExact{std::string("its memory access goes through ") + unmodelled->why};
     return std::nullopt;
 }
 

@@ -26,6 +26,7 @@ struct CpuState {
     uint64_t xcr0 = 1;                        // XCR0 (KVM_GET_XCRS); x87 alone without XSAVE
     std::vector<kvm_cpuid_entry2> cpuid;      // what the guest's CPUID answers
     std::optional<XsaveImage> xsave;           // KVM_GET_XSAVE's image, when the completer needs it
+    uint32_t pkru = 0;                        // PKRU, read when CR4.PKE is set (protection keys)
 };
 
 // Architectural bits the completers test by name.

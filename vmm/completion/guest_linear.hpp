@@ -23,8 +23,13 @@ struct NotRam {
     uint64_t address;
 };
 
+// A translation cr3rig does not model exactly (e.g. protection keys): not done.
+struct Unmodelled {
+    const char* why;
+};
+
 struct AccessOk {};
-using Access = std::variant<AccessOk, PageFault, NotRam>;
+using Access = std::variant<AccessOk, PageFault, NotRam, Unmodelled>;
 
 // How an access is checked: a data access at the current privilege level, or one the
 // CPU makes as supervisor whatever the CPL (the IDT, descriptor tables).
