@@ -38,20 +38,38 @@ inline std::vector<std::string> qemu_argv(const std::string& image, const std::s
     return argv;
 }
 
-// The same as a shell command for run_command(), stdin closed.
-inline std::string qemu_command(const std::string& image, const std::string& append = "",
-                                const std::string& env_file = "")
+// An argv as a shell command for run_command(), stdin closed.
+inline std::string qemu_shell_command(const std::vector<std::string>& argv)
 {
     std::string cmd;
     // The space is appended, not prepended to a temporary (" " + ...): that is
     // string::insert(0, ...), where g++ 12 at -O3 reports a false -Werror=restrict
     // (GCC PR 105329).
-    for (const auto& arg : qemu_argv(image, append, env_file)) {
+    for (const auto& arg : argv) {
         if (!cmd.empty())
             cmd += ' ';
         cmd += "'" + arg + "'";
     }
     return cmd + " </dev/null";
+}
+
+// qemu_argv() as a shell command.
+inline std::string qemu_command(const std::string& image, const std::string& append = "",
+                                const std::string& env_file = "")
+{
+    return qemu_shell_command(qemu_argv(image, append, env_file));
+}
+
+// The same machine without KVM: TCG, QEMU's own CPU emulation, with every feature it
+// has (-cpu max): an implementation of the instructions independent of KVM's.
+inline std::vector<std::string> qemu_tcg_argv(const std::string& image)
+{
+    std::vector<std::string> argv = qemu_argv(image);
+    for (size_t i = 0; i + 1 < argv.size(); i++)
+        if (argv[i] == "-accel")
+            argv[i + 1] = "tcg";
+    argv.insert(argv.end(), {"-cpu", "max"});
+    return argv;
 }
 
 // Lines QEMU wrote about itself that are not warnings: on a debug-exit status of 1,
@@ -68,13 +86,21 @@ inline std::string qemu_errors(const std::string& output)
     return errors;
 }
 
-// Why QEMU with KVM cannot run here, or nullopt: it must exist and initialise KVM
-// (checked with no machine at all, which takes ~0.1 s).
-inline std::optional<std::string> qemu_unusable_reason()
+// Why there is no QEMU to run here, or nullopt (enough for TCG, which needs no KVM).
+inline std::optional<std::string> qemu_missing_reason()
 {
     auto version = run_command(qemu_binary() + " --version");
     if (version.exit_code != 0 || version.output.find("QEMU") == std::string::npos)
         return qemu_binary() + " not found or not runnable (Debian: apt-get install qemu-system-x86)";
+    return std::nullopt;
+}
+
+// Why QEMU with KVM cannot run here, or nullopt: it must exist and initialise KVM
+// (checked with no machine at all, which takes ~0.1 s).
+inline std::optional<std::string> qemu_unusable_reason()
+{
+    if (auto why = qemu_missing_reason())
+        return why;
     auto probe = run_command("echo quit | " + qemu_binary() + " -accel kvm -M none -nodefaults -display none"
                                                               " -monitor stdio");
     std::string errors = qemu_errors(probe.output);
