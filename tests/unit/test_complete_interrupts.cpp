@@ -394,6 +394,22 @@ TEST_CASE("into: retires without OF, interrupts with it, #UD in 64-bit mode", "[
     CHECK(l.cpu.regs.rip == 0x1000);
 }
 
+TEST_CASE("into in compatibility mode: IA-32e gates of 16 bytes and a 64-bit target", "[completion]")
+{
+    Guest g(true);
+    g.cpu.sregs.cs.l = 0;
+    g.cpu.sregs.cs.db = 1;
+    REQUIRE(code_size(g.cpu) == CodeSize::Bits32);
+    g.cpu.regs.rflags |= rflags::kOF;
+    check_interrupt(g.run("ce"), vector::kOF);
+    CHECK(g.cpu.regs.rip == 0x1001);
+    g.gate(vector::kOF, gate_attr(0xe), kCode32);
+    check_exception(g.run("ce"), vector::kGP, kCode32);
+    CHECK(g.cpu.regs.rip == 0x1001);
+    g.cpu.sregs.idt.limit = vector::kOF * 16 + 14;
+    check_exception(g.run("ce"), vector::kGP, vector::kOF * 8 + 2);
+}
+
 TEST_CASE("software interrupts in real mode and virtual-8086 mode", "[completion]")
 {
     CpuState cpu;

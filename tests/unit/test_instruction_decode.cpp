@@ -231,6 +231,35 @@ TEST_CASE("decode: a LOCK prefix on a byte-recognised encoding is reported", "[c
     CHECK(locked->lock);
 }
 
+TEST_CASE("decode: LOCK is seen whatever other group-1 prefix follows it", "[completion]")
+{
+    // Prefixes of one group may come in any order (SDM vol.2 2.1.1); LOCK followed by
+    // F3 or F2 (a mandatory prefix, or XACQUIRE/XRELEASE) is still LOCK. A locked
+    // popcnt raises #UD; its completer can only know from insn.lock.
+    Instruction popcnt = decode_hex("f0f30fb8c1");  // lock popcnt eax, ecx
+    CHECK(popcnt.id == X86_INS_POPCNT);
+    CHECK(popcnt.lock);
+    Instruction xacquire = decode_hex("f0f2480fc70e");  // lock xacquire cmpxchg16b [rsi]
+    CHECK(xacquire.id == X86_INS_CMPXCHG16B);
+    CHECK(xacquire.lock);
+    Instruction xrelease = decode_hex("f2f0480fc70e");  // the other order
+    CHECK(xrelease.lock);
+    CHECK_FALSE(decode_hex("f30fb8c1").lock);
+}
+
+TEST_CASE("decode: a byte-recognised encoding longer than 15 bytes is not an instruction", "[completion]")
+{
+    // SDM vol.2 2.3.11: an instruction longer than 15 bytes raises #GP(0); 13 prefixes
+    // and rdpru's 3 bytes make 16.
+    auto too_long = try_decode(std::string(13 * 2, '6') + "0f01fd", CodeSize::Bits64);  // 13 x 66h
+    INFO("decoded length " << (too_long ? too_long->length() : 0));
+    CHECK((!too_long || too_long->length() <= 15));
+    auto fifteen = try_decode(std::string(12 * 2, '6') + "0f01fd", CodeSize::Bits64);
+    REQUIRE(fifteen);
+    CHECK(fifteen->id == kInsRdpru);
+    CHECK(fifteen->length() == 15);
+}
+
 TEST_CASE("registers: every general-purpose register at every width", "[completion]")
 {
     struct Case {
