@@ -172,6 +172,10 @@ Vcpu Machine::create_boot_vcpu(const RunOptions& options)
             throw KvmUnavailable("KVM lacks KVM_CAP_X86_APIC_BUS_CYCLES_NS, needed by the rig clock");
         vm.enable_cap(kCapApicBusCyclesNs, options.apic_bus_cycle_ns);
     }
+    // Every emulation failure exits to the VMM (which completes the instruction or
+    // names it), instead of KVM injecting #UD where the guest runs outside CPL0.
+    if (options.complete_instructions && vm.check_extension(KVM_CAP_EXIT_ON_EMULATION_FAILURE) > 0)
+        vm.enable_cap(KVM_CAP_EXIT_ON_EMULATION_FAILURE, 1);
     vm.set_tss_addr(kKvmTssGpa);
     return create_vcpu(0);
 }

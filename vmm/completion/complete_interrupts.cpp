@@ -22,15 +22,15 @@ std::optional<Outcome> check_target_segment(CompletionContext& ctx, uint16_t sel
     if ((selector & 0xfffc) == 0)
         return general_protection(0);
     bool in_ldt = selector & 4;
-    const kvm_dtable table = in_ldt ? kvm_dtable{cpu.sregs.ldt.base, static_cast<uint16_t>(cpu.sregs.ldt.limit), {}}
-                                    : cpu.sregs.gdt;
+    uint64_t base = in_ldt ? cpu.sregs.ldt.base : cpu.sregs.gdt.base;
+    uint64_t limit = in_ldt ? cpu.sregs.ldt.limit : cpu.sregs.gdt.limit;  // the LDT's is 32 bits
     if (in_ldt && cpu.sregs.ldt.unusable)
         return general_protection(error);
     uint64_t offset = selector & 0xfff8;
-    if (offset + 7 > table.limit)
+    if (offset + 7 > limit)
         return general_protection(error);
     uint8_t descriptor[8];
-    if (auto failed = access_outcome(ctx.memory.read(table.base + offset, descriptor, AccessMode::ImplicitSupervisor)))
+    if (auto failed = access_outcome(ctx.memory.read(base + offset, descriptor, AccessMode::ImplicitSupervisor)))
         return *failed;
     uint8_t access = descriptor[5], flags = descriptor[6];
     bool code = (access & 0x18) == 0x18;  // S = 1 and executable

@@ -1,5 +1,6 @@
 #include "vmm/completion/instruction.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -54,18 +55,23 @@ std::optional<Instruction> decode_by_bytes(std::span<const uint8_t> code, CodeSi
 {
     size_t p = prefix_length(code, mode);
     auto op = code.subspan(p);
-    auto make = [&](unsigned id, const char* mnemonic, size_t len) {
+    auto has_prefix = [&](uint8_t b) { return std::find(code.begin(), code.begin() + p, b) != code.begin() + p; };
+    auto make = [&](unsigned id, const char* mnemonic, size_t len) -> std::optional<Instruction> {
+        if (p + len > 15)
+            return std::nullopt;  // longer than the CPU allows: not a certain result here
         Instruction insn;
         insn.id = id;
         insn.mnemonic = mnemonic;
         insn.bytes.assign(code.begin(), code.begin() + static_cast<std::ptrdiff_t>(p + len));
         insn.mode = mode;
+        insn.lock = has_prefix(0xf0);
         return insn;
     };
     if (op.size() >= 3 && op[0] == 0x0f && op[1] == 0x01 && op[2] == 0xfd)
         return make(kInsRdpru, "rdpru", 3);
-    // movbe's register form (mod = 3) is undefined (#UD).
-    if (op.size() >= 4 && op[0] == 0x0f && op[1] == 0x38 && (op[2] == 0xf0 || op[2] == 0xf1) && (op[3] >> 6) == 3)
+    // movbe's register form (mod = 3) is undefined (#UD); with F2 it is crc32, valid.
+    if (op.size() >= 4 && op[0] == 0x0f && op[1] == 0x38 && (op[2] == 0xf0 || op[2] == 0xf1) && (op[3] >> 6) == 3 &&
+        !has_prefix(0xf2))
         return make(kInsUndefined, "movbe with a register operand", 4);
     if (mode == CodeSize::Bits64 && !op.empty() && op[0] == 0xce)
         return make(kInsUndefined, "into in 64-bit mode", 1);
@@ -193,7 +199,10 @@ std::optional<Instruction> decode_instruction(std::span<const uint8_t> code, Cod
     insn.mode = mode;
     insn.address_size = x.addr_size;
     insn.rex_w = (x.rex & 0x08) != 0;
-    insn.lock = x.prefix[0] == X86_PREFIX_LOCK;
+    // Capstone keeps one prefix of the LOCK/REP group: look at the bytes themselves.
+    size_t prefixes = prefix_length(insn.bytes, mode);
+    insn.lock = std::find(insn.bytes.begin(), insn.bytes.begin() + static_cast<std::ptrdiff_t>(prefixes), 0xf0) !=
+                insn.bytes.begin() + static_cast<std::ptrdiff_t>(prefixes);
     for (unsigned i = 0; i < x.op_count; i++)
         insn.operands.push_back(operand_of(x.operands[i]));
     return insn;

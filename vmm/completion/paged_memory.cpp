@@ -22,6 +22,15 @@ unsigned maxphyaddr_of(const CpuState& cpu)
     return 36;
 }
 
+// CPUID 80000001H:EDX[26]: 1 GiB pages.
+bool has_page1gb(const CpuState& cpu)
+{
+    for (const auto& e : cpu.cpuid)
+        if (e.function == 0x80000001)
+            return (e.edx >> 26) & 1;
+    return false;
+}
+
 template <typename T>
 void atomic_set_bits(GuestMemory& memory, uint64_t gpa, T bits)
 {
@@ -51,7 +60,7 @@ bool compare_exchange_16(void* host, uint8_t* expected, const uint8_t* desired)
 
 PagedGuestMemory::PagedGuestMemory(GuestMemory& memory, const CpuState& cpu)
     : memory_(memory), cr0_(cpu.sregs.cr0), cr3_(cpu.sregs.cr3), cr4_(cpu.sregs.cr4), efer_(cpu.sregs.efer),
-      cpl_(current_privilege(cpu)), ac_(cpu.regs.rflags & rflags::kAC), maxphyaddr_(maxphyaddr_of(cpu)), pkru_(cpu.pkru)
+      cpl_(current_privilege(cpu)), ac_(cpu.regs.rflags & rflags::kAC), maxphyaddr_(maxphyaddr_of(cpu)), pkru_(cpu.pkru), page1gb_(has_page1gb(cpu))
 {
 }
 
@@ -69,11 +78,15 @@ std::variant<uint64_t, PageFault, NotRam, Unmodelled> PagedGuestMemory::translat
     bool user_access = mode == AccessMode::Data && cpl_ == 3;
     bool write = intent == Intent::Write, fetch = intent == Intent::Execute;
     uint32_t access_bits = (write ? kErrWrite : 0) | (user_access ? kErrUser : 0) |
-                           (fetch && (nxe || (cr4_ & cr4::kSMEP)) ? kErrFetch : 0);
+                           (fetch && ((wide && nxe) || (cr4_ & cr4::kSMEP)) ? kErrFetch : 0);
     auto fault = [&](uint32_t bits) { return PageFault{linear, access_bits | bits}; };
 
     const uint64_t phys_mask = wide ? ((1ull << maxphyaddr_) - 1) & ~0xfffull : 0xfffff000ull;
-    const uint64_t above_maxphy = wide ? (((1ull << 52) - 1) & ~((1ull << maxphyaddr_) - 1)) : 0;
+    // Reserved address bits: 51:MAXPHYADDR in 4/5-level entries (62:52 are ignored
+    // there), 62:MAXPHYADDR in PAE entries.
+    const uint64_t above_maxphy = long_mode ? (((1ull << 52) - 1) & ~((1ull << maxphyaddr_) - 1))
+                                  : pae     ? (((1ull << 63) - 1) & ~((1ull << maxphyaddr_) - 1))
+                                            : 0;
     int levels = long_mode ? ((cr4_ & cr4::kLA57) ? 5 : 4) : pae ? 3 : 2;
     unsigned entry_size = wide ? 8 : 4;
     uint64_t table = long_mode ? (cr3_ & phys_mask) : pae ? (cr3_ & 0xffffffe0ull) : (cr3_ & 0xfffff000ull);
@@ -102,6 +115,8 @@ std::variant<uint64_t, PageFault, NotRam, Unmodelled> PagedGuestMemory::translat
         bool large = !pdpte && level > 1 && (entry & kLarge) && (wide || (cr4_ & (1ull << 4) /* PSE */));
         if (long_mode && level >= 4 && (entry & kLarge))
             reserved = true;  // no pages above 1 GiB
+        if (long_mode && level == 3 && (entry & kLarge) && !page1gb_)
+            reserved = true;  // 1 GiB pages only where CPUID says so
         if (large && wide && (entry & (((1ull << shift) - 1) & ~0x1fffull)))
             reserved = true;  // the address bits of a large page below its size
         if (large && !wide && (entry & 0x3fe000ull))
@@ -113,7 +128,8 @@ std::variant<uint64_t, PageFault, NotRam, Unmodelled> PagedGuestMemory::translat
             user = user && (entry & kUser);
             no_execute = no_execute || (nxe && (entry & kNoExecute));
         }
-        entry_gpas[walked++] = entry_gpa;
+        if (!pdpte)  // a PAE PDPTE has no Accessed bit (bits 8:5 are reserved)
+            entry_gpas[walked++] = entry_gpa;
         if (level == 1 || large) {
             leaf = entry;
             uint64_t page_mask = (1ull << shift) - 1;

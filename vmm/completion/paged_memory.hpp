@@ -49,6 +49,7 @@ private:
     bool ac_;
     unsigned maxphyaddr_;
     uint32_t pkru_;
+    bool page1gb_;
 };
 
 }  // namespace cr3rig
