@@ -93,7 +93,7 @@ void make_pending(CpuState& cpu)
 
 }  // namespace
 
-TEST_CASE("movq mm0, rax: MM0 is physical R0; the x87 goes to TOP 0, all tags valid", "[completion]")
+TEST_CASE("movq mm0 from rax: MM0 is physical R0 and the x87 goes to TOP 0 with all tags valid", "[completion]")
 {
     CpuState cpu = simd_cpu(3);
     cpu.regs.rax = 0x8877665544332211ull;
@@ -117,7 +117,7 @@ TEST_CASE("movq mm0, rax: MM0 is physical R0; the x87 goes to TOP 0, all tags va
     CHECK(memory.writes == 0);
 }
 
-TEST_CASE("movd mm0, eax zero-extends into MM0", "[completion]")
+TEST_CASE("movd mm0 from eax zero-extends into MM0", "[completion]")
 {
     CpuState cpu = simd_cpu(0);
     cpu.regs.rax = 0xffffffff89abcdefull;
@@ -128,7 +128,7 @@ TEST_CASE("movd mm0, eax zero-extends into MM0", "[completion]")
     CHECK(image_get<uint16_t>(cpu, kSt + 8) == 0xffff);
 }
 
-TEST_CASE("movd eax, mm1 and movq rax, mm1 read physical R1 through TOP", "[completion]")
+TEST_CASE("movd eax and movq rax from mm1 read physical R1 through TOP", "[completion]")
 {
     FlatGuest memory;
     SECTION("movd: 32 bits, RAX's upper half cleared")
@@ -201,7 +201,7 @@ TEST_CASE("movq between MMX registers and memory", "[completion]")
     }
 }
 
-TEST_CASE("MMX moves: #UD, #NM and #MF before anything changes", "[completion]")
+TEST_CASE("MMX moves: #UD then #NM then #MF before anything changes", "[completion]")
 {
     FlatGuest memory;
     CpuState cpu = simd_cpu(3);
@@ -317,7 +317,7 @@ TEST_CASE("a misaligned MMX access is fine outside CPL3 alignment checking", "[c
     CHECK(memory.get<uint64_t>(kData + 3) == slot_pattern(2));
 }
 
-TEST_CASE("SSE movd/movq: zero-extension into XMM, the x87 untouched", "[completion]")
+TEST_CASE("SSE movd/movq: zero-extension into XMM and the x87 untouched", "[completion]")
 {
     FlatGuest memory;
     memory.put<uint64_t>(kData, 0x0102030405060708ull);
@@ -418,7 +418,7 @@ TEST_CASE("emms empties every tag and keeps TOP and the registers", "[completion
     CHECK(image_get<uint64_t>(cpu, kSt) == slot_pattern(0));
 }
 
-TEST_CASE("emms: #UD with CR0.EM, #NM with CR0.TS", "[completion]")
+TEST_CASE("emms: #UD with CR0.EM and #NM with CR0.TS", "[completion]")
 {
     FlatGuest memory;
     CpuState cpu = simd_cpu(3);
