@@ -34,6 +34,9 @@ constexpr Completer kCompleters[] = {
     {X86_INS_XSAVE64, "xsave64", true, complete::xsave},
     {X86_INS_XRSTOR, "xrstor", true, complete::xrstor},
     {X86_INS_XRSTOR64, "xrstor64", true, complete::xrstor},
+    {X86_INS_MOVD, "movd", true, complete::move_vector},
+    {X86_INS_MOVQ, "movq", true, complete::move_vector},
+    {X86_INS_EMMS, "emms", true, complete::emms},
 };
 
 }  // namespace

@@ -29,4 +29,8 @@ Outcome invpcid(CompletionContext& ctx, const Instruction& insn);
 Outcome xsave(CompletionContext& ctx, const Instruction& insn);
 Outcome xrstor(CompletionContext& ctx, const Instruction& insn);
 
+// complete_simd.cpp: MMX and SSE register moves and emms through the XSAVE image
+Outcome move_vector(CompletionContext& ctx, const Instruction& insn);  // movd, movq
+Outcome emms(CompletionContext& ctx, const Instruction& insn);
+
 }  // namespace cr3rig::complete
