@@ -57,6 +57,28 @@ void print_meaning(const std::vector<CapabilityCheck>& caps, const std::vector<P
                     "    than on bare metal.\n");
 }
 
+// The instructions the backend failed in the probe and cr3rig completed.
+void print_completion(const CompletionProbe& p)
+{
+    std::printf("instruction completion (builtin:cpl0-instructions, each instruction at CPL0)\n");
+    if (!p.ran) {
+        std::printf("  not probed: %s\n", p.detail.c_str());
+        return;
+    }
+    if (p.completed.empty())
+        std::printf("  the backend emulated every instruction itself: nothing to complete here\n");
+    else {
+        std::string names;
+        for (const auto& [name, count] : p.completed)
+            names += (names.empty() ? "" : ", ") + name;
+        std::printf("  the backend cannot emulate: %s\n", names.c_str());
+        std::printf("  cr3rig completes them (docs/completion.md); `cr3rig run --no-complete` shows the raw backend\n");
+    }
+    std::printf("  the guest's own checks: %s\n", p.detail.c_str());
+    for (const auto& f : p.failed)  // with no exit to complete, e.g. PVM's own #UD for movbe
+        std::printf("    failed without an exit cr3rig could complete: %s\n", f.c_str());
+}
+
 int doctor()
 {
     std::printf("cr3rig doctor\n");
@@ -90,6 +112,7 @@ int doctor()
     auto probes = run_guest_probes();
     for (const auto& p : probes)
         std::printf("  %-4s %-32s %s\n", p.ok ? "ok" : "FAIL", p.name.c_str(), p.detail.c_str());
+    print_completion(probe_completion());
     print_meaning(caps, probes, backend);
 
     bool runs = required_ok && ok(probes, "run a guest to a verdict");

@@ -196,4 +196,26 @@ std::vector<ProbeResult> run_guest_probes()
     return out;
 }
 
+CompletionProbe probe_completion()
+{
+    CompletionProbe p;
+    try {
+        auto loaded = load_guest("builtin:cpl0-instructions");
+        const ElfImage& image = require_elf64(*loaded, "the completion probe");
+        RunOptions options;
+        options.timeout = std::chrono::seconds(10);
+        RunResult run = run_guest(image, options);
+        p.ran = true;
+        p.completed = run.completions.by_name;
+        p.detail = std::string(name_of(run.verdict.kind)) + ": " + run.verdict.reason;
+        std::istringstream lines(run.console);
+        for (std::string line; std::getline(lines, line);)
+            if (line.rfind("FAIL: ", 0) == 0)
+                p.failed.push_back(line.substr(6));
+    } catch (const std::exception& e) {
+        p.detail = e.what();
+    }
+    return p;
+}
+
 }  // namespace cr3rig::cli

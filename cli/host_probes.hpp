@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,5 +37,16 @@ std::vector<CapabilityCheck> check_capabilities();
 // Runs the doctor-probe guest: to a verdict, then stopping at a hardware breakpoint,
 // single-stepping, and at a software breakpoint (int3).
 std::vector<ProbeResult> run_guest_probes();
+
+// What the backend cannot emulate at CPL0 and cr3rig completes: the cpl0-instructions
+// guest run once with completion on, each instruction it executes checked by the
+// guest itself.
+struct CompletionProbe {
+    bool ran = false;                      // false: detail says why
+    std::map<std::string, uint64_t> completed;  // instruction -> completions (the backend failed them)
+    std::string detail;                    // the guest's verdict, one line
+    std::vector<std::string> failed;       // the guest's FAIL: lines (checks the backend got wrong)
+};
+CompletionProbe probe_completion();
 
 }  // namespace cr3rig::cli
