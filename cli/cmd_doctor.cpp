@@ -70,7 +70,7 @@ void print_completion(const CompletionProbe& p)
     else {
         std::string names;
         for (const auto& [name, count] : p.completed)
-            names += (names.empty() ? "" : ", ") + name;
+            names += names.empty() ? name : ", " + name;
         std::printf("  the backend cannot emulate: %s\n", names.c_str());
         std::printf("  cr3rig completes them (docs/completion.md); `cr3rig run --no-complete` shows the raw backend\n");
     }

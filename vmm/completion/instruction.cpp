@@ -214,7 +214,9 @@ std::string format_bytes(std::span<const uint8_t> bytes)
     for (uint8_t b : bytes) {
         char two[4];
         std::snprintf(two, sizeof two, "%02x", b);
-        out += (out.empty() ? "" : " ") + std::string(two);
+        if (!out.empty())
+            out += ' ';
+        out += two;
     }
     return out;
 }
