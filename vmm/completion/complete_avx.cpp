@@ -33,7 +33,7 @@ namespace cr3rig::complete {
 namespace {
 
 constexpr uint32_t kXmmAt = 160, kXstateBvAt = 512, kExtendedAt = 576;
-constexpr uint64_t kSse = 1ull << 1, kAvx = 1ull << 2, kZmmHi256 = 1ull << 6;
+constexpr uint64_t kSse = 1ull << 1, kAvx = 1ull << 2;
 constexpr uint64_t kCr0AlignmentMask = 1ull << 18;  // CR0.AM
 constexpr unsigned kVectorBytes = 64;                // a ZMM register, the widest VLMAX
 
