@@ -37,6 +37,12 @@ constexpr Completer kCompleters[] = {
     {X86_INS_MOVD, "movd", true, complete::move_vector},
     {X86_INS_MOVQ, "movq", true, complete::move_vector},
     {X86_INS_EMMS, "emms", true, complete::emms},
+    {X86_INS_VZEROALL, "vzeroall", true, complete::vzeroall},
+    {X86_INS_VZEROUPPER, "vzeroupper", true, complete::vzeroupper},
+    {X86_INS_VMOVDQA, "vmovdqa", true, complete::vmovdqa},
+    {X86_INS_VMOVDQU, "vmovdqu", true, complete::vmovdqu},
+    {X86_INS_VMOVNTDQ, "vmovntdq", true, complete::vmovntdq},
+    {X86_INS_VMOVNTDQA, "vmovntdqa", true, complete::vmovntdqa},
 };
 
 }  // namespace

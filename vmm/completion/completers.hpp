@@ -33,4 +33,12 @@ Outcome xrstor(CompletionContext& ctx, const Instruction& insn);
 Outcome move_vector(CompletionContext& ctx, const Instruction& insn);  // movd, movq
 Outcome emms(CompletionContext& ctx, const Instruction& insn);
 
+// complete_avx.cpp: VEX-encoded register zeroing and integer moves through the XSAVE image
+Outcome vzeroall(CompletionContext& ctx, const Instruction& insn);
+Outcome vzeroupper(CompletionContext& ctx, const Instruction& insn);
+Outcome vmovdqa(CompletionContext& ctx, const Instruction& insn);
+Outcome vmovdqu(CompletionContext& ctx, const Instruction& insn);
+Outcome vmovntdq(CompletionContext& ctx, const Instruction& insn);
+Outcome vmovntdqa(CompletionContext& ctx, const Instruction& insn);
+
 }  // namespace cr3rig::complete
