@@ -36,8 +36,8 @@ const std::map<std::string, std::string> kKnownGaps = {
 // Entries QEMU could not run here (emulation failures at CPL0) that pass under cr3rig
 // because it completes what the backend cannot emulate (docs/completion.md): required
 // too, with their own timeouts.
-const char* const kPassByCompletion[] = {"memory", "smap", "pcid-enabled", "pcid-disabled", "pcid-asymmetric",
-                                         "rdpru"};
+const char* const kPassByCompletion[] = {"memory",          "smap",  "pcid-enabled", "pcid-disabled",
+                                         "pcid-asymmetric", "rdpru", "xsave"};
 
 struct Result {
     std::string outcome, detail;
