@@ -139,6 +139,7 @@ public:
     // Registers KVM copies into kvm_run on every exit (KVM_SYNC_X86_*), so reading
     // them costs no ioctl; 0 turns it off.
     void set_sync_regs(uint64_t mask) { sync_mask_ = mask; }
+    uint64_t sync_regs() const { return sync_mask_; }
     // Synced state of the last exit; write through regs_for_write() to change it.
     const kvm_regs& synced_regs() const { return run_->s.regs.regs; }
     const kvm_sregs& synced_sregs() const { return run_->s.regs.sregs; }

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 
 #include "common/hex.hpp"
 #include "vmm/completion/completer.hpp"
@@ -86,8 +87,10 @@ InstructionCompletion::InstructionCompletion(GuestMemory& memory, bool enabled,
 std::optional<Stop> InstructionCompletion::complete(Vcpu& vcpu, CompletionCounts& counts)
 {
     CpuState cpu;
-    cpu.regs = vcpu.get_regs();
-    cpu.sregs = vcpu.get_sregs();
+    constexpr uint64_t kBoth = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+    bool synced = (vcpu.sync_regs() & kBoth) == kBoth;  // the copies in kvm_run are this exit's
+    cpu.regs = synced ? vcpu.synced_regs() : vcpu.get_regs();
+    cpu.sregs = synced ? vcpu.synced_sregs() : vcpu.get_sregs();
     cpu.cpuid = vcpu.cpuid();  // before the walker: it reads MAXPHYADDR
     CodeSize mode = code_size(cpu);
     uint64_t rip = cpu.regs.rip;
@@ -111,7 +114,9 @@ std::optional<Stop> InstructionCompletion::complete(Vcpu& vcpu, CompletionCounts
     if (!completer)
         return crash(std::string(kFailed) + ": " + named(*insn, rip) + ", which cr3rig does not complete");
 
-    cpu.xcr0 = vcpu.get_xcr0();
+    // XCR0 costs an ioctl: only for what reads it (xgetbv, and the XSAVE-state completers).
+    if (completer->needs_xsave || std::string_view(completer->name) == "xgetbv")
+        cpu.xcr0 = vcpu.get_xcr0();
     if (completer->needs_xsave) {
         cpu.xsave.emplace();
         uint8_t image[4096];
@@ -132,16 +137,25 @@ std::optional<Stop> InstructionCompletion::complete(Vcpu& vcpu, CompletionCounts
     }
     if (ctx.effects.flush_tlb)
         flush_guest_tlb(vcpu, cpu.sregs);
+    auto write_sregs = [&] {
+        if (synced)
+            vcpu.sregs_for_write() = cpu.sregs;  // KVM sets them at the next entry
+        else
+            vcpu.set_sregs(cpu.sregs);
+    };
     if (const auto* exception = std::get_if<RaiseException>(&outcome)) {
         if (exception->cr2) {
             cpu.sregs.cr2 = *exception->cr2;
-            vcpu.set_sregs(cpu.sregs);
+            write_sregs();
         }
         vcpu.inject_exception(exception->vector, exception->error_code);  // RIP stays at the instruction
     } else {
         if (std::memcmp(&cpu.sregs, &sregs_before, sizeof sregs_before) != 0)
-            vcpu.set_sregs(cpu.sregs);
-        vcpu.set_regs(cpu.regs);
+            write_sregs();
+        if (synced)
+            vcpu.regs_for_write() = cpu.regs;
+        else
+            vcpu.set_regs(cpu.regs);
         if (const auto* interrupt = std::get_if<SoftwareInterrupt>(&outcome))
             vcpu.inject_interrupt(interrupt->vector);
     }
