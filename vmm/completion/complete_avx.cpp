@@ -34,7 +34,6 @@ namespace {
 
 constexpr uint32_t kXmmAt = 160, kXstateBvAt = 512, kExtendedAt = 576;
 constexpr uint64_t kSse = 1ull << 1, kAvx = 1ull << 2;
-constexpr uint64_t kCr0AlignmentMask = 1ull << 18;  // CR0.AM
 constexpr unsigned kVectorBytes = 64;                // a ZMM register, the widest VLMAX
 
 // What the VEX prefix says, read from the bytes (Capstone 4 does not report it).
@@ -63,14 +62,6 @@ std::optional<Vex> vex_of(const Instruction& insn)
     vex.vvvv = (last >> 3) & 0xf;
     vex.l256 = (last & 0x4) != 0;
     return vex;
-}
-
-template <typename T>
-T load(const uint8_t* at)
-{
-    T v;
-    std::memcpy(&v, at, sizeof v);
-    return v;
 }
 
 // One XSAVE state component: its bit in XSTATE_BV and where it lies in the image.
@@ -188,11 +179,6 @@ std::optional<Outcome> check_vex(const CpuState& cpu, const Instruction& insn, c
     if (!cpu.xsave)
         return NotExact{"the XSAVE image was not loaded"};
     return std::nullopt;
-}
-
-bool alignment_checked(const CpuState& cpu)
-{
-    return current_privilege(cpu) == 3 && (cpu.sregs.cr0 & kCr0AlignmentMask) && (cpu.regs.rflags & rflags::kAC);
 }
 
 // The memory operand's address after its segment, alignment and #AC checks.

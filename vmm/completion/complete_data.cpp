@@ -11,15 +11,12 @@ namespace cr3rig::complete {
 
 namespace {
 
-constexpr uint64_t kCr0AlignmentMask = 1ull << 18;  // CR0.AM
-
 // At CPL3 with CR0.AM and RFLAGS.AC set, a data access not aligned on its size raises
 // #AC(0); whether that comes before or after a #PF of the same access the SDM does not
 // say, so such an access is not completed.
 std::optional<Outcome> unmodelled_alignment_check(const CpuState& cpu, uint64_t linear, unsigned size)
 {
-    if (current_privilege(cpu) == 3 && (cpu.sregs.cr0 & kCr0AlignmentMask) && (cpu.regs.rflags & rflags::kAC) &&
-        linear % size != 0)
+    if (alignment_checked(cpu) && linear % size != 0)
         return NotExact{"a misaligned access with alignment checking on (#AC against #PF) is not modelled"};
     return std::nullopt;
 }

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "vmm/completion/completers.hpp"
+#include "vmm/completion/operand_access.hpp"
 
 namespace cr3rig::complete {
 
@@ -28,21 +29,6 @@ namespace {
 constexpr uint32_t kFcwAt = 0, kFswAt = 2, kFtwAt = 4, kStAt = 32, kXmmAt = 160, kXstateBvAt = 512;
 constexpr uint64_t kX87 = 1ull << 0, kSse = 1ull << 1;
 constexpr uint16_t kFswTop = 7u << 11, kFswEs = 1u << 7, kExceptionFlags = 0x3f;
-constexpr uint64_t kCr0AlignmentMask = 1ull << 18;  // CR0.AM
-
-template <typename T>
-T load(const uint8_t* at)
-{
-    T v;
-    std::memcpy(&v, at, sizeof v);
-    return v;
-}
-
-template <typename T>
-void store(uint8_t* at, T v)
-{
-    std::memcpy(at, &v, sizeof v);
-}
 
 bool is_mmx(x86_reg r) { return r >= X86_REG_MM0 && r <= X86_REG_MM7; }
 bool is_xmm(x86_reg r) { return r >= X86_REG_XMM0 && r <= X86_REG_XMM15; }
@@ -119,11 +105,6 @@ std::optional<Outcome> check_sse(const CpuState& cpu, const Instruction& insn)
     if (!cpu.xsave)
         return NotExact{"the XSAVE image was not loaded"};
     return std::nullopt;
-}
-
-bool alignment_checked(const CpuState& cpu)
-{
-    return current_privilege(cpu) == 3 && (cpu.sregs.cr0 & kCr0AlignmentMask) && (cpu.regs.rflags & rflags::kAC);
 }
 
 // The memory operand's linear address, or the fault its address raises.

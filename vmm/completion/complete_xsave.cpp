@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "vmm/completion/completers.hpp"
+#include "vmm/completion/operand_access.hpp"
 
 namespace cr3rig::complete {
 
@@ -24,7 +25,6 @@ namespace {
 
 constexpr uint64_t kX87 = 1ull << 0, kSse = 1ull << 1, kAvx = 1ull << 2;
 constexpr uint64_t kCompactedForm = 1ull << 63;
-constexpr uint64_t kCr0AlignmentMask = 1ull << 18;  // CR0.AM
 constexpr uint32_t kMxcsrAt = 24, kMxcsrMaskAt = 28, kStAt = 32, kXmmAt = 160, kHeaderAt = 512,
                    kExtendedAt = 576;
 constexpr uint32_t kHeaderChecked = 24;  // XSTATE_BV, then bytes 23:8 that the standard form requires to be 0
@@ -36,20 +36,6 @@ struct Span {
     uint32_t offset;
     uint32_t size;
 };
-
-template <typename T>
-T load(const uint8_t* at)
-{
-    T v;
-    std::memcpy(&v, at, sizeof v);
-    return v;
-}
-
-template <typename T>
-void store(uint8_t* at, T v)
-{
-    std::memcpy(at, &v, sizeof v);
-}
 
 bool all_zero(const XsaveImage& image, Span s)
 {
@@ -162,8 +148,7 @@ std::optional<Outcome> locate(const CpuState& cpu, const Instruction& insn, uint
     base = *where.address;
     if (base % 64 == 0)
         return std::nullopt;
-    bool may_raise_ac = current_privilege(cpu) == 3 && (cpu.sregs.cr0 & kCr0AlignmentMask) &&
-                        (cpu.regs.rflags & rflags::kAC);
+    bool may_raise_ac = alignment_checked(cpu);
     if (may_raise_ac)
         return NotExact{"a misaligned XSAVE area at CPL3 with alignment checks on raises #AC or #GP, "
                         "depending on the processor"};

@@ -16,6 +16,11 @@ unsigned current_privilege(const CpuState& cpu)
     return cpu.sregs.cs.selector & 3;
 }
 
+bool alignment_checked(const CpuState& cpu)
+{
+    return current_privilege(cpu) == 3 && (cpu.sregs.cr0 & cr0::kAM) && (cpu.regs.rflags & rflags::kAC);
+}
+
 bool in_64bit_mode(const CpuState& cpu) { return (cpu.sregs.efer & efer::kLMA) && cpu.sregs.cs.l; }
 
 bool guest_has(const CpuState& cpu, std::string_view name)

@@ -32,7 +32,7 @@ struct CpuState {
 // Architectural bits the completers test by name.
 namespace cr0 {
 inline constexpr uint64_t kPE = 1ull << 0, kMP = 1ull << 1, kEM = 1ull << 2, kTS = 1ull << 3, kNE = 1ull << 5,
-                          kWP = 1ull << 16, kPG = 1ull << 31;
+                          kWP = 1ull << 16, kAM = 1ull << 18, kPG = 1ull << 31;
 }
 namespace cr4 {
 inline constexpr uint64_t kPAE = 1ull << 5, kPGE = 1ull << 7, kOSFXSR = 1ull << 9, kLA57 = 1ull << 12,
@@ -56,6 +56,8 @@ inline constexpr uint8_t kDE = 0, kBP = 3, kOF = 4, kUD = 6, kNM = 7, kNP = 11, 
 
 // The current privilege level: CS.RPL in protected mode, 3 in virtual-8086 mode, 0 in real mode.
 unsigned current_privilege(const CpuState& cpu);
+// Alignment checking is on for data accesses: CPL3, CR0.AM and RFLAGS.AC (#AC).
+bool alignment_checked(const CpuState& cpu);
 // 64-bit mode: long mode active and a 64-bit code segment.
 bool in_64bit_mode(const CpuState& cpu);
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 
@@ -45,6 +46,21 @@ inline std::optional<Outcome> memory_operand_address(const CpuState& cpu, const 
         return RaiseException{where.fault_vector, 0, std::nullopt};
     linear = *where.address;
     return std::nullopt;
+}
+
+// A value of type T at `at` in a byte buffer (the XSAVE image), and back.
+template <typename T>
+T load(const uint8_t* at)
+{
+    T v;
+    std::memcpy(&v, at, sizeof v);
+    return v;
+}
+
+template <typename T>
+void store(uint8_t* at, T v)
+{
+    std::memcpy(at, &v, sizeof v);
 }
 
 // Guest memory is little-endian: the value of `bytes` (up to 8), and the reverse.
