@@ -41,6 +41,7 @@ struct RunArgs {
     uint64_t livelock_faults = 16;
     std::optional<uint64_t> rig_clock;  // given: trap; default kDefaultRigClockExits
     bool host_time = false;             // the guest's own timer on host time, by request
+    std::optional<std::string> trap_backend;  // given: trap; default auto
     uint64_t livelock_abort = TrapOptions{}.livelock_abort;
     SemanticSymbols symbols;
     std::string cmdline;   // multiboot: after the guest's name on its command line
@@ -82,7 +83,8 @@ void add_boot_args(const RunArgs& args, const std::string& guest, const BootImag
 }
 
 // How errors name the trap engine: it works on ELF64 images only.
-constexpr std::string_view kTrapEngineUse = "the trap engine (--inject, --trace, --report, --rig-clock, --host-time)";
+constexpr std::string_view kTrapEngineUse =
+    "the trap engine (--inject, --trace, --report, --rig-clock, --host-time, --trap-backend)";
 
 TrapOptions trap_options_of(const RunArgs& args, const std::string& inject)
 {
@@ -92,6 +94,8 @@ TrapOptions trap_options_of(const RunArgs& args, const std::string& inject)
     trap_options.rig_clock_exits = args.host_time ? kHostTime : args.rig_clock.value_or(kDefaultRigClockExits);
     trap_options.livelock_abort = args.livelock_abort;
     trap_options.symbols = args.symbols;
+    if (args.trap_backend)  // CLI's check has vouched for the name
+        trap_options.backend = parse_trap_backend(*args.trap_backend).value_or(TrapBackend::Auto);
     return trap_options;
 }
 
@@ -224,7 +228,8 @@ Verdict run_one(const RunArgs& args, const std::string& guest, const std::string
 {
     auto image = load_guest(guest);
     bool trapping =
-        !inject.empty() || !args.trace.empty() || !args.report.empty() || args.rig_clock || args.host_time;
+        !inject.empty() || !args.trace.empty() || !args.report.empty() || args.rig_clock || args.host_time ||
+                    args.trap_backend;
     if (trapping && args.smp != 1)
         throw BadInput("--smp " + std::to_string(args.smp) + " cannot be combined with " + std::string(kTrapEngineUse) +
                        ": the trap engine traps one vCPU");
@@ -345,6 +350,11 @@ void add_trap_options(CLI::App* cmd, RunArgs* args)
                   "Under the trap engine, leave the guest's LAPIC timer on host time: where ticks land then depends "
                   "on the host's speed and load")
         ->excludes(rig_clock);
+    cmd->add_option("--trap-backend", args->trap_backend,
+                    "How trapped instructions exit (implies trapping): auto (debug registers while the sites fit, "
+                    "patched traps past that), hw (debug registers only), port (every site patched into `out` to the "
+                    "trap port), int3 (software breakpoints), step (single-step every instruction)")
+        ->check(CLI::IsMember({"auto", "hw", "port", "int3", "step"}));
     cmd->add_option("--current-symbol", args->symbols.current, "Symbol holding the current task pointer")
         ->capture_default_str();
     cmd->add_option("--offset-prefix", args->symbols.offset_prefix,

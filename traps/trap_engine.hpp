@@ -22,6 +22,7 @@
 #include "traps/debug_slots.hpp"
 #include "traps/detectors.hpp"
 #include "traps/injection_policy.hpp"
+#include "traps/trap_backend.hpp"
 #include "vmm/run_hook.hpp"
 
 namespace cr3rig {
@@ -44,6 +45,7 @@ constexpr uint64_t kHostTime = 0;
 
 struct TrapOptions {
     InjectionPolicy policy = InjectionPolicy::parse("none");
+    TrapBackend backend = TrapBackend::Auto;
     uint64_t livelock_faults = 16;
     SemanticSymbols symbols;
     std::function<void(const TrapEvent&)> on_event;  // every trapped event, in order
