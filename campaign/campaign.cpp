@@ -112,7 +112,7 @@ std::string ReplayToken::encode() const
         delays += std::to_string(i.delay);
     }
     return std::string("cr3rig1-") + hash + "-" + reads + "-" + delays + "-" + std::to_string(rig_clock) + "-" +
-           std::to_string(livelock_faults);
+           std::to_string(livelock_faults) + (backend == TrapBackend::Auto ? "" : std::string("-") + name_of(backend));
 }
 
 ReplayToken ReplayToken::decode(const std::string& text)
@@ -120,10 +120,17 @@ ReplayToken ReplayToken::decode(const std::string& text)
     auto parts = split(text, '-');
     ReplayToken t;
     auto bad = [&] {
-        return BadInput("replay token '" + text + "' is malformed (expected cr3rig1-HASH-READS-DELAYS-CLOCK-FAULTS)");
+        return BadInput("replay token '" + text +
+                        "' is malformed (expected cr3rig1-HASH-READS-DELAYS-CLOCK-FAULTS[-BACKEND])");
     };
-    if (parts.size() != 6 || parts[0] != "cr3rig1" || parts[1].size() != 16)
+    if (parts.size() < 6 || parts.size() > 7 || parts[0] != "cr3rig1" || parts[1].size() != 16)
         throw bad();
+    if (parts.size() == 7) {
+        auto backend = parse_trap_backend(parts[6]);
+        if (!backend || *backend == TrapBackend::Auto)
+            throw bad();
+        t.backend = *backend;
+    }
     auto hash = number<uint64_t>(parts[1], 16);
     auto clock = number<uint64_t>(parts[4]);
     auto faults = number<uint64_t>(parts[5]);

@@ -12,6 +12,7 @@
 
 #include "common/trap_event.hpp"
 #include "common/verdict.hpp"
+#include "traps/trap_backend.hpp"
 
 namespace cr3rig {
 
@@ -71,9 +72,12 @@ struct ReplayToken {
     Schedule schedule;
     uint64_t rig_clock = 0;
     uint64_t livelock_faults = 16;
+    // How the campaign trapped: a forced backend traps other sites or at another cost
+    // in exits, and guest time follows exits. Auto is left out of the text.
+    TrapBackend backend = TrapBackend::Auto;
 
-    // "cr3rig1-<hash>-<reads>-<delays>-<clock>-<faults>", several reads and delays
-    // joined by dots: cr3rig1-...-2.5-0.3-32-16 is nth:2:0,5:3. decode() throws
+    // "cr3rig1-<hash>-<reads>-<delays>-<clock>-<faults>[-<backend>]", several reads and
+    // delays joined by dots: cr3rig1-...-2.5-0.3-32-16 is nth:2:0,5:3. decode() throws
     // BadInput for malformed text and for a clock or threshold no campaign uses.
     std::string encode() const;
     static ReplayToken decode(const std::string& text);

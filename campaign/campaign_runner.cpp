@@ -13,6 +13,7 @@ TrapOptions trap_options_for(const CampaignOptions& options)
 {
     TrapOptions trap_options;
     trap_options.rig_clock_exits = options.rig_clock;
+    trap_options.backend = options.backend;
     trap_options.livelock_faults = options.livelock_faults;
     trap_options.livelock_abort = options.livelock_abort;
     return trap_options;
@@ -80,7 +81,7 @@ ScheduleResult run_schedule(const ElfImage& image, const Schedule& schedule, con
     trapped.keep_history({history_path, "campaign schedule " + schedule.policy()});
     TrappedResult result = trapped.run(quiet_run_options(options));
     std::string token =
-        ReplayToken{content_hash(image.bytes()), schedule, options.rig_clock, options.livelock_faults}.encode();
+        ReplayToken{content_hash(image.bytes()), schedule, options.rig_clock, options.livelock_faults, options.backend}.encode();
     return result_of(result, schedule, index, sub, token);
 }
 
@@ -101,7 +102,7 @@ ScheduleResult SnapshotCampaign::run(const Schedule& schedule, size_t index, siz
 {
     TrappedResult result =
         session_.run(InjectionPolicy::parse(schedule.policy()), windows_to_measure(schedule, options_));
-    std::string token = ReplayToken{guest_hash_, schedule, options_.rig_clock, options_.livelock_faults}.encode();
+    std::string token = ReplayToken{guest_hash_, schedule, options_.rig_clock, options_.livelock_faults, options_.backend}.encode();
     return result_of(result, schedule, index, sub, token);
 }
 

@@ -14,6 +14,7 @@ class ElfImage;
 
 struct CampaignOptions {
     uint64_t rig_clock = kDefaultRigClockExits;  // deterministic time: the same schedule, the same run
+    TrapBackend backend = TrapBackend::Auto;     // TrapOptions::backend
     uint64_t livelock_faults = 16;
     uint64_t livelock_abort = 2000;  // see TrapOptions
     std::chrono::milliseconds timeout{30'000};

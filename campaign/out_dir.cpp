@@ -58,6 +58,7 @@ ShardSummary planned_summary(const std::string& guest, uint64_t guest_hash, cons
                   {"random", settings_value(settings.random_seed)},
                   {"preemptions", std::to_string(o.max_preemptions)},
                   {"rig_clock", std::to_string(o.rig_clock)},
+                  {"trap_backend", name_of(o.backend)},
                   {"livelock_faults", std::to_string(o.livelock_faults)},
                   {"livelock_abort", std::to_string(o.livelock_abort)},
                   {"timeout_ms", std::to_string(o.timeout.count())},

@@ -14,6 +14,7 @@ ScheduleResult replay(const std::string& token_text, const ReplayToken& token, c
     CampaignOptions options;
     options.rig_clock = token.rig_clock;
     options.livelock_faults = token.livelock_faults;
+    options.backend = token.backend;
     options.timeout = replay_options.timeout;
     ScheduleResult r = run_schedule(image, token.schedule, options, 0, 0, replay_options.history_path);
     // Reads happen in order and a preemption only follows its read, so the run came

@@ -36,6 +36,7 @@ struct CampaignArgs {
     std::string guest;
     std::string out;
     std::string timeout = kDefaultTimeout;
+    std::string trap_backend = "auto";
     CampaignSettings settings;
 };
 
@@ -156,6 +157,7 @@ int campaign(CampaignArgs& args)
     if (!args.out.empty())
         check_out_dir(args.out);  // before any run: a bad --out is found at once
     args.settings.options.timeout = timeout_of(args.timeout);
+    args.settings.options.backend = parse_trap_backend(args.trap_backend).value_or(TrapBackend::Auto);
     auto loaded = load_guest(args.guest);
     const ElfImage& image = require_elf64(*loaded, "cr3rig campaign");
     CampaignPlan plan = plan_campaign(image, args.settings);
@@ -236,6 +238,11 @@ void add_campaign_options(CLI::App* cmd, CampaignArgs& args)
     cmd->add_option("--rig-clock", settings.options.rig_clock, "Deterministic guest time: a tick every N exits")
         ->check(whole_number())
         ->check(CLI::Range(kMinCampaignRigClock, kMaxCampaignRigClock))
+        ->capture_default_str();
+    cmd->add_option("--trap-backend", args.trap_backend,
+                    "How trapped instructions exit, as `run --trap-backend` (auto, hw, port, int3, step); a forced "
+                    "one goes into the replay tokens")
+        ->check(CLI::IsMember({"auto", "hw", "port", "int3", "step"}))
         ->capture_default_str();
     cmd->add_option("--livelock-faults", settings.options.livelock_faults,
                     "Faults at one RIP and address that make a livelock")

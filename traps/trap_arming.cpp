@@ -1,12 +1,11 @@
-// Where the trap engine traps: the sites it uses, the debug registers it arms for
-// them, the #PF entry it follows through IDT changes, and rescans after the guest
-// rewrites its code.
+// Where the trap engine traps: the sites it uses, the plan for them and the debug
+// registers it arms, the #PF entry it follows through IDT changes, and rescans after
+// the guest rewrites its code.
 #include "traps/trap_engine.hpp"
 
 #include <algorithm>
 
 #include "common/hex.hpp"
-#include "traps/debug_slots.hpp"
 #include "traps/trap_detail.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/kvm.hpp"
@@ -30,90 +29,51 @@ void TrapEngine::use_sites(std::vector<Cr3Site> sites)
         else
             flush_sites_[site.address] = site;
     }
-    plan_slots();
+    plan();
 }
 
-// A guest may rewrite its own code. A breakpoint that fires where the scanned
-// instruction no longer is must not be taken for a CR3 access (performing a `mov`
-// that is not there would corrupt the guest), so each hit checks the bytes first.
-bool TrapEngine::site_intact(RunContext& ctx, const Cr3Site& site)
-{
-    auto now = read_guest_bytes(ctx.memory, ctx.vcpu.synced_sregs().cr3, site.address, site.bytes.size());
-    // Unreadable through the page tables (the CPU may run on a stale TLB entry, as in
-    // the very race this rig is for): no evidence of a change, keep the site.
-    return !now || *now == site.bytes;
-}
-
-// Scans the image's executable segments again as they are in guest memory now, so
-// sites the guest removed are dropped and sites it wrote into them are trapped.
+// The guest wrote to its text (on_text_write): scans it again as the guest now has
+// it, so sites it removed are dropped and sites it wrote are trapped, before it can
+// run them.
 void TrapEngine::rescan(RunContext& ctx, uint64_t changed_at)
 {
-    std::vector<Cr3Site> sites;
-    uint64_t cr3 = ctx.vcpu.synced_sregs().cr3;
-    for (const auto& segment : image_->segments()) {
-        if (!segment.executable || segment.filesz == 0)
-            continue;
-        auto code = read_guest_bytes(ctx.memory, cr3, segment.vaddr, segment.filesz);
-        if (!code)
-            continue;  // not mapped under this CR3: nothing to trap there now
-        for (auto& site : scan_cr3_sites(code->data(), code->size(), segment.vaddr)) {
-            site.symbol = ctx.image.symbolize(site.address).value_or("");
-            sites.push_back(std::move(site));
-        }
-    }
+    std::vector<Cr3Site> sites = text_->scan(*image_);
+    auto same = [](const Cr3Site& a, const Cr3Site& b) { return a.address == b.address && a.bytes == b.bytes; };
+    if (std::equal(sites.begin(), sites.end(), sites_.begin(), sites_.end(), same))
+        return;
     size_t before = trapped_.size();
     use_sites(std::move(sites));
     stats_.rescans++;
-    note("the guest rewrote its code at " + hex(changed_at) + ", a CR3 site: rescanned, " + std::to_string(before) +
-         " -> " + std::to_string(trapped_.size()) + " CR3 sites");
+    note("the guest rewrote its code at " + hex(changed_at) + ": rescanned, " + std::to_string(before) + " -> " +
+         std::to_string(trapped_.size()) + " CR3 sites");
+    apply_patches(ctx);
     arm(ctx, pending_.has_value() || stepping_over_);
 }
 
-unsigned DebugSlots::used() const { return reads + writes + (pf_entry ? 1 : 0) + flushes + lidts; }
+std::string TrapEngine::backend() const { return describe(plan_); }
 
-DebugSlots plan_debug_slots(unsigned reads, unsigned writes, size_t flush_sites, size_t lidt_sites,
-                            bool pf_entry_known)
+void TrapEngine::plan()
 {
-    DebugSlots slots{reads + writes > kHwSlots, reads, writes, false, 0, 0};
-    if (slots.single_step)
-        return slots;
-    slots.pf_entry = slots.used() < kHwSlots && (lidt_sites > 0 || pf_entry_known);
-    slots.flushes = static_cast<unsigned>(std::min<size_t>(flush_sites, kHwSlots - slots.used()));
-    slots.lidts = static_cast<unsigned>(std::min<size_t>(lidt_sites, kHwSlots - slots.used()));
-    return slots;
-}
-
-std::string describe(const DebugSlots& s)
-{
-    if (s.single_step)
-        return "single-step through all guest code: " + std::to_string(s.reads) + " reads + " +
-               std::to_string(s.writes) + " writes > " + std::to_string(kHwSlots) +
-               " debug registers, and software breakpoints fail on nested hosts (int3 at CPL0)";
-    return "hardware breakpoints: " + std::to_string(s.reads) + " read, " + std::to_string(s.writes) + " write" +
-           (s.pf_entry ? ", #PF entry" : "") + (s.flushes ? ", " + std::to_string(s.flushes) + " flush" : "") +
-           (s.lidts ? ", " + std::to_string(s.lidts) + " lidt" : "") + " (" + std::to_string(s.used()) + " of " +
-           std::to_string(kHwSlots) + " slots)";
-}
-
-std::string TrapEngine::backend() const { return describe(slots_); }
-
-void TrapEngine::plan_slots()
-{
-    unsigned reads = 0, writes = 0;
+    SiteCounts counts;
     for (const auto& [addr, site] : trapped_)
-        (site.kind == SiteKind::Cr3Read ? reads : writes)++;
-    slots_ = plan_debug_slots(reads, writes, flush_sites_.size(), idt_loads_.size(), pf_entry_.has_value());
-    full_step_ = slots_.single_step;
+        (site.kind == SiteKind::Cr3Read ? counts.reads : counts.writes)++;
+    counts.flushes = static_cast<unsigned>(flush_sites_.size());
+    counts.lidts = static_cast<unsigned>(idt_loads_.size());
+    plan_ = plan_traps(options_.backend, host_patch_kind(), counts, pf_entry_.has_value());
+    full_step_ = plan_.single_step;
 }
 
 // Programs the debug registers as slots_ shares them out (in its order, so a slot
 // does not move when the #PF entry is found), or single-steps.
 void TrapEngine::arm(RunContext& ctx, bool single_step)
 {
-    plan_slots();
+    plan();
     kvm_guest_debug dbg{};
     dbg.control = KVM_GUESTDBG_ENABLE;
+    if (plan_.patch_kind == TrapBackend::Int3)
+        dbg.control |= KVM_GUESTDBG_USE_SW_BP;  // #BP exits to the VMM where the CPU raises it
     if (single_step || full_step_) {
+        lift_patch_at_rip(ctx);  // the step runs the guest's own instruction
         dbg.control |= KVM_GUESTDBG_SINGLESTEP;
         // Stepping a read or over a breakpoint must execute exactly that instruction:
         // no pending interrupt may slip in first. Otherwise interrupts flow.
@@ -132,17 +92,17 @@ void TrapEngine::arm(RunContext& ctx, bool single_step)
         }
         slot++;
     };
-    for (const auto& [addr, site] : trapped_)
-        use_slot(addr);
-    if (slots_.pf_entry)
-        use_slot(pf_entry_);  // none yet: the slot waits, disabled, for the guest's IDT
-    flush_armed_.clear();
-    for (auto it = flush_sites_.begin(); flush_armed_.size() < slots_.flushes; ++it) {
-        use_slot(it->first);
-        flush_armed_.push_back(it->first);
+    if (!plan_.patch_cr3()) {
+        for (const auto& [addr, site] : trapped_)
+            use_slot(addr);
     }
+    if (plan_.slots.pf_entry)
+        use_slot(pf_entry_);  // none yet: the slot waits, disabled, for the guest's IDT
+    auto flush = flush_sites_.begin();
+    for (unsigned i = 0; i < plan_.slots.flushes; i++)
+        use_slot((flush++)->first);
     auto lidt = idt_loads_.begin();
-    for (unsigned i = 0; i < slots_.lidts; i++)
+    for (unsigned i = 0; i < plan_.slots.lidts; i++)
         use_slot(*lidt++);
     note_untrapped();
     dbg.arch.debugreg[7] = dr7;
@@ -152,13 +112,14 @@ void TrapEngine::arm(RunContext& ctx, bool single_step)
 // What no debug register was left for, said once in the notes.
 void TrapEngine::note_untrapped()
 {
-    if (slots_.flushes < flush_sites_.size())
-        note(std::to_string(flush_sites_.size() - slots_.flushes) +
+    unsigned flushes = plan_.slots.flushes + plan_.patched.flushes, lidts = plan_.slots.lidts + plan_.patched.lidts;
+    if (flushes < flush_sites_.size())
+        note(std::to_string(flush_sites_.size() - flushes) +
              " TLB-flush sites (invlpg/invpcid/mov cr4) not trapped: no debug register left");
     // IDT loads come last: the IDT is also re-read at every exit, so only a fault
     // between a `lidt` and the next exit can be missed without them.
-    if (slots_.lidts < idt_loads_.size())
-        note(std::to_string(idt_loads_.size() - slots_.lidts) +
+    if (lidts < idt_loads_.size())
+        note(std::to_string(idt_loads_.size() - lidts) +
              " lidt sites not trapped (no debug register left): the #PF entry is found again at the next "
              "exit after an IDT load, so faults in between are not seen");
 }
@@ -173,7 +134,7 @@ void TrapEngine::watch_idt(RunContext& ctx)
     idt_base_ = s.idt.base;
     idt_limit_ = s.idt.limit;
     std::optional<uint64_t> entry;
-    if (idt_limit_ >= kPageFaultVector * 16 + 15 && (full_step_ || trapped_.size() < kHwSlots)) {
+    if (idt_limit_ >= kPageFaultVector * 16 + 15 && (full_step_ || plan_.patch_cr3() || trapped_.size() < kHwSlots)) {
         auto low = read_guest_u64(ctx.memory, s.cr3, idt_base_ + kPageFaultVector * 16);
         auto high = read_guest_u64(ctx.memory, s.cr3, idt_base_ + kPageFaultVector * 16 + 8);
         if (low && high && (*low & (1ull << 47)))  // present gate

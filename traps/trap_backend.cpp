@@ -1,6 +1,8 @@
 #include "traps/trap_backend.hpp"
 
 #include <array>
+#include <filesystem>
+#include <string>
 #include <utility>
 
 namespace cr3rig {
@@ -33,6 +35,18 @@ const char* name_of(TrapBackend backend)
             return text.data();
     }
     return "?";
+}
+
+// int3 where the CPU runs guest CPL0 code (VT-x, SVM): a #BP exit, one byte patched,
+// nothing to complete. On kvm_pvm int3 at CPL0 exits only as an emulation failure, at
+// twice the cost of an emulated `out`, and at CPL3 it reaches the guest as #BP, where
+// the original instruction raises #GP: there, and on a host not known, the trap port.
+TrapBackend host_patch_kind()
+{
+    auto loaded = [](const char* module) { return std::filesystem::exists(std::string("/sys/module/") + module); };
+    if (loaded("kvm_pvm"))
+        return TrapBackend::PatchedPort;
+    return loaded("kvm_intel") || loaded("kvm_amd") ? TrapBackend::Int3 : TrapBackend::PatchedPort;
 }
 
 }  // namespace cr3rig

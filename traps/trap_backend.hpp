@@ -20,4 +20,7 @@ enum class TrapBackend {
 std::optional<TrapBackend> parse_trap_backend(std::string_view name);
 const char* name_of(TrapBackend backend);
 
+// What `auto` patches with on this host: PatchedPort or Int3 (docs/traps.md says why).
+TrapBackend host_patch_kind();
+
 }  // namespace cr3rig

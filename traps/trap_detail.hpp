@@ -19,6 +19,7 @@ constexpr unsigned kLapicIrr = 0x200;
 constexpr uint32_t kLvtMasked = 1u << 16;
 constexpr auto kHaltPoke = std::chrono::microseconds(1000);
 constexpr unsigned kPageFaultVector = 14;
+constexpr uint8_t kBreakpointVector = 3;
 
 // kvm_regs holds rax..r15 first, in the order Cr3Site::reg_index counts them.
 static_assert(offsetof(kvm_regs, r15) == 15 * sizeof(uint64_t));

@@ -7,6 +7,7 @@
 #include "traps/guest_accounting.hpp"
 #include "traps/history_writer.hpp"
 #include "traps/trap_detail.hpp"
+#include "vmm/completion/complete_on_vcpu.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/kvm.hpp"
 
@@ -30,10 +31,12 @@ void TrapEngine::start(RunContext& ctx)
     const ElfImage& img = *image_;
     started_ = true;
     start_ = std::chrono::steady_clock::now();
-    use_sites(scan_cr3_sites(img));
+    protect_text(ctx);
+    use_sites(text_->scan(img));
+    apply_patches(ctx);
     if (full_step_)
         note("single-stepping every instruction: ~6 us each, and hlt does not halt while stepping");
-    else if (trapped_.size() == kHwSlots)
+    else if (!plan_.patch_cr3() && trapped_.size() == kHwSlots)
         note("all 4 debug registers hold CR3 sites: the #PF entry is not trapped, no livelock detection");
 
     // Symbols for the semantic checks, if the kernel exports them.
@@ -94,11 +97,21 @@ std::chrono::microseconds TrapEngine::poke_interval() const
 
 HookAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit)
 {
-    if (options_.pause_at_first_read && !paused_ && exit.kind == ExitKind::Debug) {
-        auto it = trapped_.find(ctx.vcpu.synced_regs().rip);
-        if (it != trapped_.end() && it->second.kind == SiteKind::Cr3Read) {
-            // Nothing of this exit is counted or done: after the pause the breakpoint
-            // fires again and the run goes on exactly as if it had not stopped.
+    // The single step that needed the guest's own bytes is over, unless the backend could
+    // not emulate that very instruction: instruction completion reads it from memory next.
+    if (exit.kind != ExitKind::Interrupted && !is_emulation_failure(exit))
+        lower_lifted(ctx);
+    std::optional<Cr3Site> patched = patched_hit(ctx, exit);
+    if (options_.pause_at_first_read && !paused_) {
+        const Cr3Site* read = patched ? &*patched : nullptr;
+        if (!read && exit.kind == ExitKind::Debug) {
+            auto it = trapped_.find(ctx.vcpu.synced_regs().rip);
+            read = it != trapped_.end() ? &it->second : nullptr;
+        }
+        if (read && read->kind == SiteKind::Cr3Read) {
+            // Nothing of this exit is counted or done: after the pause the trap fires again
+            // (a patched one: RIP is back at it) and the run goes on exactly as if it had
+            // not stopped.
             paused_ = true;
             return HookAction::pause();
         }
@@ -108,14 +121,20 @@ HookAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit)
     if (history_)
         history_->flush_if_due();
     watch_idt(ctx);
+    if (on_text_write(ctx, exit))
+        return HookAction::consumed();
+    if (patched)
+        return on_site(ctx, *patched);
     if (exit.kind != ExitKind::Debug)
         return HookAction::proceed();
     stats_.debug_exits++;
     const kvm_debug_exit_arch& dbg = ctx.vcpu.run_state().debug.arch;
     if (dbg.dr6 & kDr6SingleStep) {
         stats_.single_steps++;
-        if (pending_ && !on_single_step(ctx))
+        if (pending_ && !on_single_step(ctx)) {
+            lift_patch_at_rip(ctx);  // a patched site in the window runs as the guest's own
             return HookAction::consumed();  // still stepping the read's window
+        }
         if (stepping_over_) {
             stepping_over_ = false;
             arm(ctx, false);
@@ -126,16 +145,8 @@ HookAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit)
         // Full-step mode: every instruction is a candidate site, look at this one.
     }
     uint64_t rip = ctx.vcpu.synced_regs().rip;
-    if (auto it = trapped_.find(rip); it != trapped_.end() && !site_intact(ctx, it->second)) {
-        rescan(ctx, rip);
-        if (!trapped_.count(rip))
-            return HookAction::consumed();  // no longer a site: the breakpoint is gone, the guest goes on
-    }
     if (auto it = trapped_.find(rip); it != trapped_.end()) {
-        if (it->second.kind == SiteKind::Cr3Read)
-            on_read(ctx, it->second);
-        else
-            on_write(ctx, it->second);
+        return on_site(ctx, it->second);
     } else if (pf_entry_ && rip == *pf_entry_) {
         on_page_fault(ctx);
         if (options_.livelock_abort && detectors_.fault_streak() >= options_.livelock_abort) {
@@ -146,10 +157,15 @@ HookAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit)
                                     std::nullopt});
         }
     } else if (auto f = flush_sites_.find(rip); f != flush_sites_.end()) {
-        on_flush(ctx, f->second);
+        return on_site(ctx, f->second);
     } else if (idt_loads_.count(rip)) {
         stats_.idt_loads++;
         step_over_breakpoint(ctx);  // at the step's exit watch_idt() sees the new IDTR
+    } else if (dbg.exception == kBreakpointVector && (guest_debug_flags_ & KVM_GUESTDBG_USE_SW_BP) &&
+               plan_.patch_kind == TrapBackend::Int3) {
+        // The guest's own int3, which KVM_GUESTDBG_USE_SW_BP brought here: the guest's it is.
+        stats_.unexpected_debug_exits++;
+        ctx.vcpu.inject_exception(kBreakpointVector, std::nullopt);
     } else if (!full_step_) {
         stats_.unexpected_debug_exits++;  // e.g. a #DB of the guest's own: let it go on
         step_over_breakpoint(ctx);

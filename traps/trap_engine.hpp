@@ -1,11 +1,13 @@
 // The trap engine: traps every CR3 read and write and the guest's page-fault entry
-// with hardware breakpoints, forces timer-interrupt preemptions after reads as the
+// (with debug registers, patched traps in the guest's text, or single steps: its
+// TrapPlan), forces timer-interrupt preemptions after reads as the
 // injection policy says, feeds the detectors and the CR3 history. It plugs into
 // the run loop as a RunHook and needs nothing from the guest but its code (and,
 // for the semantic checks, the kernel's exported symbols).
 // Only traps/ constructs it: everyone else runs a TrappedRun (traps/trapped_run.hpp).
 // Its code: trap_engine.cpp (the hook: start, each exit, finish), trap_arming.cpp
-// (sites and debug registers), trap_events.cpp (each trapped instruction),
+// (sites, the plan and the debug registers), patched_traps.cpp (patches, their exits,
+// and the guest's writes to its text), trap_events.cpp (each trapped instruction),
 // rig_clock.cpp (deterministic guest time).
 #pragma once
 
@@ -19,10 +21,11 @@
 #include <vector>
 
 #include "traps/cr3_site.hpp"
-#include "traps/debug_slots.hpp"
 #include "traps/detectors.hpp"
 #include "traps/injection_policy.hpp"
+#include "traps/patched_text.hpp"
 #include "traps/trap_backend.hpp"
+#include "traps/trap_plan.hpp"
 #include "vmm/run_hook.hpp"
 
 namespace cr3rig {
@@ -71,7 +74,9 @@ struct TrapStats {
     uint64_t reads = 0, writes = 0, injections = 0, page_faults = 0, flushes = 0;
     uint64_t debug_exits = 0, single_steps = 0, unexpected_debug_exits = 0;
     uint64_t rig_ticks = 0;
-    uint64_t rescans = 0;  // the guest rewrote a CR3 site's code
+    uint64_t rescans = 0;  // the guest's write to its text changed the sites
+    uint64_t text_writes = 0;  // guest writes to its (read-only) text, performed by the rig
+    uint64_t patched_exits = 0;  // trapped accesses that exited through a patch
     uint64_t idt_loads = 0;  // trapped lidt instructions
     // Host time from each injected read's breakpoint exit to its MSI sent: the single
     // steps and the injection, what one forced preemption costs the rig.
@@ -95,8 +100,8 @@ public:
 
     const TrapStats& stats() const { return stats_; }
     const std::vector<Cr3Site>& sites() const { return sites_; }
-    // "hardware breakpoints: 1 read, 1 write, #PF entry (3 of 4 slots)", or the
-    // single-step fallback: describe(DebugSlots), for the history header and stderr alike.
+    // "hardware breakpoints: 1 read, 1 write, #PF entry (3 of 4 slots)", patched traps, or
+    // single steps: describe(TrapPlan), for the history header and stderr alike.
     std::string backend() const;
     const std::vector<std::string>& notes() const { return notes_; }
     // With measure_windows: per dynamic read, the instructions from it to the next CR3
@@ -124,11 +129,19 @@ private:
     void note(const std::string& text);  // once per distinct text
     std::optional<Finding> check_guest_accounting(RunContext& ctx, const std::vector<Finding>& findings);
     void use_sites(std::vector<Cr3Site> sites);
-    bool site_intact(RunContext& ctx, const Cr3Site& site);
     void rescan(RunContext& ctx, uint64_t changed_at);
-    void plan_slots();      // slots_ and full_step_ from the sites and the #PF entry
+    void plan();            // plan_ from the sites, the backend and the #PF entry
     void note_untrapped();  // notes what no debug register was left for
     void arm(RunContext& ctx, bool single_step);
+    // Patched traps (patched_traps.cpp).
+    void protect_text(RunContext& ctx);
+    void apply_patches(RunContext& ctx);
+    std::optional<Cr3Site> patched_hit(RunContext& ctx, const VmExit& exit);
+    std::optional<uint64_t> code_gpa(RunContext& ctx, uint64_t rip);
+    bool on_text_write(RunContext& ctx, const VmExit& exit);
+    void lift_patch_at_rip(RunContext& ctx);
+    void lower_lifted(RunContext& ctx);
+    HookAction on_site(RunContext& ctx, const Cr3Site& site);
     void watch_idt(RunContext& ctx);
     void step_over_breakpoint(RunContext& ctx);
     void emulate(RunContext& ctx, const Cr3Site& site, uint64_t value);
@@ -141,6 +154,7 @@ private:
     void on_page_fault(RunContext& ctx);
     void on_flush(RunContext& ctx, const Cr3Site& site);
     bool on_single_step(RunContext& ctx);
+    bool advance_window(RunContext& ctx);
     void inject(RunContext& ctx);
     void rig_clock(RunContext& ctx, const VmExit& exit);
     uint32_t timer_vector(RunContext& ctx);
@@ -158,12 +172,15 @@ private:
     std::vector<uint64_t> flush_armed_;
     std::set<uint64_t> idt_loads_;  // lidt sites, armed with what debug registers are left
     std::optional<uint64_t> pf_entry_;
-    DebugSlots slots_;  // how the debug registers are shared out (plan_slots)
+    TrapPlan plan_;  // how each site is trapped (plan())
+    // The guest's text, read-only to it, with the patched traps (empty until start()).
+    std::optional<PatchedText> text_;
+    std::vector<uint64_t> lifted_;  // patches lifted for the single step under way
     uint64_t idt_base_ = 0, idt_limit_ = 0;
     std::optional<Offsets> offsets_;
     std::optional<PendingRead> pending_;
     bool stepping_over_ = false;
-    // More CR3 sites than debug registers: step every instruction instead (slow, honest).
+    // Stepping every instruction (plan_.single_step): slow, honest, no limit on sites.
     bool full_step_ = false;
     uint32_t guest_debug_flags_ = 0;  // what KVM_CAP_SET_GUEST_DEBUG2 offers
     Detectors detectors_;

@@ -131,18 +131,24 @@ void TrapEngine::on_read(RunContext& ctx, const Cr3Site& site)
     TrapEvent e = make_event(ctx, EventKind::Cr3Read, site.address);
     bool inject = options_.policy.should_inject();
     unsigned measure = inject ? 0 : options_.measure_windows;
-    if (!inject && !measure && !full_step_ && site.reg_index >= 0) {
-        e.value = e.cr3;  // what `mov %cr3, reg` returns
-        record(e);
-        emulate(ctx, site, e.value);
-        return;
-    }
-    // Execute the read one step, so its register holds the value read, then K more
-    // steps, then inject. (Also the way in full-step mode, injecting or not.)
-    pending_ = PendingRead{e, site, 1 + (inject ? options_.policy.delay() : measure), inject, false};
     if (options_.measure_windows)
         windows_.push_back(0);  // an injected read keeps its place, with no window
-    arm(ctx, true);
+    if (full_step_ || site.reg_index < 0) {
+        // Step the read, so its register holds the value read, then K more steps, then
+        // inject (the way in full-step mode, injecting or not).
+        pending_ = PendingRead{e, site, 1 + (inject ? options_.policy.delay() : measure), inject, false};
+        arm(ctx, true);
+        return;
+    }
+    e.value = e.cr3;  // what `mov %cr3, reg` returns
+    record(e);
+    emulate(ctx, site, e.value);
+    if (!inject && !measure)
+        return;
+    // The read is done (the window's first instruction): K more steps, then inject.
+    pending_ = PendingRead{e, site, 1 + (inject ? options_.policy.delay() : measure), inject, true};
+    if (!advance_window(ctx))
+        arm(ctx, true);
 }
 
 // Performs a trapped `mov` to or from CR3 for the guest and moves RIP past it, so
@@ -162,7 +168,8 @@ void TrapEngine::emulate(RunContext& ctx, const Cr3Site& site, uint64_t value)
     regs.rip += site.bytes.size();
 }
 
-// Returns true once the read's window is over (recorded, injected if asked).
+// At each single step of a read's window: records the read after its own step.
+// Returns true once the window is over (recorded, injected if asked).
 bool TrapEngine::on_single_step(RunContext& ctx)
 {
     PendingRead& p = *pending_;
@@ -171,6 +178,15 @@ bool TrapEngine::on_single_step(RunContext& ctx)
         record(p.event);
         p.recorded = true;
     }
+    return advance_window(ctx);
+}
+
+// One more instruction of the read's window has run (the read itself first): true once
+// the window is over, at its length or at a CR3 write, with the injection made if asked
+// (the caller re-arms otherwise, to step on).
+bool TrapEngine::advance_window(RunContext& ctx)
+{
+    PendingRead& p = *pending_;
     uint64_t rip = ctx.vcpu.synced_regs().rip;
     auto next = trapped_.find(rip);
     bool at_write = next != trapped_.end() && next->second.kind == SiteKind::Cr3Write;

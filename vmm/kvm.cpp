@@ -466,4 +466,16 @@ int Vcpu::run()
     }
 }
 
+void Vcpu::complete_pending_io()
+{
+    run_->kvm_valid_regs = sync_mask_;
+    uint8_t kicked = __atomic_exchange_n(&run_->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    int rc = ::ioctl(fd_.get(), KVM_RUN, 0);
+    int err = errno;
+    if (!kicked)  // the watchdog's own request to stop stays
+        __atomic_store_n(&run_->immediate_exit, 0, __ATOMIC_SEQ_CST);
+    if (rc != 0 && err != EINTR)
+        throw KvmError("KVM_RUN (immediate exit)", err);
+}
+
 }  // namespace cr3rig

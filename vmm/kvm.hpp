@@ -157,6 +157,12 @@ public:
     // One KVM_RUN. Returns 0, or EINTR when a signal (the watchdog's kick) interrupted it.
     // Any other failure throws KvmError.
     int run();
+    // Finishes the operation of the last exit (an I/O or MMIO access) without running the
+    // guest: KVM_RUN with immediate_exit. Only then is the vCPU's state consistent (the
+    // KVM API's rule); e.g. VT-x and SVM exit for `out` with RIP still at it and skip it
+    // on the next KVM_RUN unless RIP was moved, while an emulated `out` exits with RIP
+    // already past it. The synced registers are those after it.
+    void complete_pending_io();
 
     kvm_run& run_state() { return *run_; }
     const kvm_run& run_state() const { return *run_; }

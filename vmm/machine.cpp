@@ -143,6 +143,7 @@ Machine::Machine(const BootImage& image, const RunOptions& options, RunResult& r
     : kvm(open_kvm()),
       vm(kvm.create_vm()),
       memory(options.memory_bytes),
+      ram(vm, memory),
       platform(vm, memory),
       own_devices(core_devices(memory, platform, options, result)),
       devices(all_devices(own_devices, options.extra_devices)),
@@ -165,7 +166,6 @@ Machine::Machine(const BootImage& image, const RunOptions& options, RunResult& r
 Vcpu Machine::create_boot_vcpu(const RunOptions& options)
 {
     checked_vcpu_count(kvm, options.vcpus);  // before anything is built for them
-    vm.set_user_memory_region(0, 0, memory.size(), memory.host_base());
     vm.create_irqchip();  // must precede vCPU creation: gives each vCPU its LAPIC
     if (options.apic_bus_cycle_ns) {
         if (vm.check_extension(kCapApicBusCyclesNs) <= 0)

@@ -14,6 +14,7 @@
 #include "vmm/guest_memory.hpp"
 #include "vmm/kvm.hpp"
 #include "vmm/machine_platform.hpp"
+#include "vmm/ram_slots.hpp"
 
 namespace cr3rig {
 
@@ -39,6 +40,7 @@ struct Machine {
     Kvm kvm;
     Vm vm;
     GuestMemory memory;
+    RamSlots ram;                                      // memory's KVM slots: all RAM read-write at first
     MachinePlatform platform;                          // what devices ask of the machine
     std::vector<std::unique_ptr<Device>> own_devices;  // the core devices
     std::vector<Device*> devices;                      // own_devices, then the extra ones

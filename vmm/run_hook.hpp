@@ -15,6 +15,7 @@ namespace cr3rig {
 
 class BootImage;
 class GuestMemory;
+class RamSlots;
 class Vcpu;
 class Vm;
 
@@ -22,6 +23,7 @@ struct RunContext {
     Vm& vm;
     Vcpu& vcpu;
     GuestMemory& memory;
+    RamSlots& ram;  // which of memory is read-only to the guest
     const BootImage& image;  // for symbols (the trap engine names the code it traps)
 };
 

@@ -138,7 +138,7 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
     }
     RunResult& result = impl_->result;
     kvm_run& run = m.vcpu.run_state();
-    RunContext ctx{m.vm, m.vcpu, m.memory, impl_->image};
+    RunContext ctx{m.vm, m.vcpu, m.memory, m.ram, impl_->image};
     if (hook)
         hook->start(ctx);
 
@@ -206,6 +206,9 @@ void GuestSession::take_snapshot()
 {
     Machine& m = impl_->m;
     require_one_vcpu(m, "a snapshot");
+    // The state of the last exit as the hook left it: registers it changed through the
+    // synced copy, an I/O it stopped at, both done (no guest instruction runs).
+    m.vcpu.complete_pending_io();
     auto s = std::make_unique<SavedState>(SavedState{
         {}, m.vcpu.get_regs(), m.vcpu.get_sregs(), m.vcpu.get_fpu(), m.vcpu.get_lapic(), m.vcpu.get_vcpu_events(),
         m.vcpu.get_debugregs(), save_msrs(m.kvm, m.vcpu), m.vcpu.mp_state(), m.vm.get_irqchip(KVM_IRQCHIP_PIC_MASTER), m.vm.get_irqchip(KVM_IRQCHIP_PIC_SLAVE),
@@ -214,8 +217,7 @@ void GuestSession::take_snapshot()
     auto bytes = m.memory.span(0, m.memory.size());
     s->memory.assign(bytes.begin(), bytes.end());
     // From here on KVM logs the pages the guest writes; a restore copies back only those.
-    m.vm.set_user_memory_region(0, 0, m.memory.size(), m.memory.host_base(), KVM_MEM_LOG_DIRTY_PAGES);
-    m.vm.get_dirty_log(0, m.memory.size() / 4096);
+    m.ram.log_dirty();
     impl_->saved = std::move(s);
 }
 
@@ -227,20 +229,20 @@ void GuestSession::restore_snapshot()
     m.vcpu.set_guest_debug(kvm_guest_debug{});
     const SavedState& s = *impl_->saved;
     uint64_t pages = m.memory.size() / 4096;
-    auto dirty = m.vm.get_dirty_log(0, pages);
+    auto dirty = m.ram.take_dirty_pages();
     auto mem = m.memory.span(0, m.memory.size());
     impl_->pages_restored = 0;
     for (uint64_t p = 0; p < pages; p++) {
-        if (dirty[p / 64] & (1ull << (p % 64))) {
+        // Read-only pages are written only by the host (a hook's patched code, a guest
+        // write the hook performed for it), which dirty logging does not see: always back.
+        if ((dirty[p / 64] & (1ull << (p % 64))) || m.ram.read_only(p * 4096)) {
             std::memcpy(mem.data() + p * 4096, s.memory.data() + p * 4096, 4096);
             impl_->pages_restored++;
         }
     }
     // KVM's shadow page tables (the nested backend shadows the guest's) do not see
-    // writes made through this mapping: drop them all by re-creating the memory slot,
-    // with dirty logging on again.
-    m.vm.set_user_memory_region(0, 0, 0, m.memory.host_base());
-    m.vm.set_user_memory_region(0, 0, m.memory.size(), m.memory.host_base(), KVM_MEM_LOG_DIRTY_PAGES);
+    // writes made through this mapping: drop them all by re-creating the memory slots.
+    m.ram.remap();
     kvm_run& run = m.vcpu.run_state();
     run.kvm_dirty_regs = 0;  // synced registers of the last run must not be written back over these
     run.immediate_exit = 0;

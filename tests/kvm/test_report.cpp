@@ -83,7 +83,7 @@ std::string header_backend(const std::string& history)
 
 // The header was written before the guest loaded its IDT and counted "1 read, 1 write,
 // 1 lidt (3 of 4 slots)"; the `traps:` line, written at the end, "... #PF entry, 1 lidt
-// (4 of 4 slots)". Both now describe the one DebugSlots (traps/debug_slots.hpp).
+// (4 of 4 slots)". Both now describe the one TrapPlan (traps/trap_plan.hpp).
 TEST_CASE("the history's header and the traps: line on stderr count the same debug-register slots")
 {
     ScratchDir scratch;
@@ -94,7 +94,9 @@ TEST_CASE("the history's header and the traps: line on stderr count the same deb
     };
     for (Case c : {Case{"builtin:lazytlb-buggy --inject after-read --rig-clock 32",
                         "hardware breakpoints: 1 read, 1 write, #PF entry, 1 lidt (4 of 4 slots)"},
-                   Case{"builtin:cr3-switch-inline", "single-step through all guest code: 3 reads + 3 writes"}}) {
+                   Case{"builtin:cr3-switch-inline --trap-backend port", "patched traps (out to port 0xef): 3 read, 3 write"},
+                   Case{"builtin:cr3-switch-inline --trap-backend hw",
+                        "single-step through all guest code: 3 reads + 3 writes"}}) {
         auto r = run_command(std::string(CR3RIG_BINARY) + " run " + c.args + " --trace " + trace);
         INFO(c.args << "\n" << r.output);
         std::string backend = header_backend(read_file(trace));

@@ -34,7 +34,10 @@
 #define CR3RIG_FW_CFG_IO_LEN        2u  /* the ports cr3rig serves: no DMA interface */
 #define CR3RIG_RIG_PORT         0x04f0u  /* guest -> host messages, a 32-bit out */
 #define CR3RIG_RIG_LEN          4u
-#define CR3RIG_TRAP_PORT        0x04f4u  /* patched traps: the rig rewrites trapped sites into `out %al` here */
+/* Patched traps: the rig rewrites each trapped site into `out %al, $CR3RIG_TRAP_PORT`
+ * (two bytes: the port must fit in the instruction's imm8). An `out` there from any
+ * other place is dispatched as to any unclaimed port. */
+#define CR3RIG_TRAP_PORT        0x00efu
 #define CR3RIG_TRAP_LEN         1u
 #define CR3RIG_BENCH_PORT       0x04f8u  /* no-op port: one write = one exit, for benchmarks */
 #define CR3RIG_BENCH_LEN        1u
@@ -68,9 +71,10 @@
 CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN), "debug-exit port collides");
 CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_RIG_PORT, CR3RIG_RIG_LEN), "rig port collides");
 CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN), "bench port collides");
-CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_TRAP_PORT, CR3RIG_TRAP_LEN), "trap port collides");
-CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_TRAP_PORT, CR3RIG_TRAP_LEN, CR3RIG_RIG_PORT, CR3RIG_RIG_LEN) &&
-                     CR3RIG_RANGES_DISJOINT(CR3RIG_TRAP_PORT, CR3RIG_TRAP_LEN, CR3RIG_BENCH_PORT, CR3RIG_BENCH_LEN),
+CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_TRAP_PORT, CR3RIG_TRAP_LEN) && CR3RIG_TRAP_PORT <= 0xffu, "trap port collides");
+CR3RIG_STATIC_ASSERT(CR3RIG_RANGES_DISJOINT(CR3RIG_TRAP_PORT, CR3RIG_TRAP_LEN, CR3RIG_TESTDEV_PORT, CR3RIG_TESTDEV_LEN) &&
+                     CR3RIG_RANGES_DISJOINT(CR3RIG_TRAP_PORT, CR3RIG_TRAP_LEN, CR3RIG_DEBUG_EXIT_PORT, CR3RIG_DEBUG_EXIT_LEN) &&
+                     CR3RIG_RANGES_DISJOINT(CR3RIG_TRAP_PORT, CR3RIG_TRAP_LEN, CR3RIG_RTC_PORT, CR3RIG_RTC_LEN),
                      "trap port collides with the rig's");
 CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_RTC_PORT, CR3RIG_RTC_LEN), "RTC ports collide");
 CR3RIG_STATIC_ASSERT(CR3RIG_PORT_FREE(CR3RIG_TESTDEV_PORT, CR3RIG_TESTDEV_LEN), "pc-testdev ports collide");
