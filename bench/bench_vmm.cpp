@@ -15,7 +15,9 @@
 //   - process start to exit of the multiboot test binary mb-pass under cr3rig and under
 //     QEMU -accel kvm, side by side (skipped, with the reason, when QEMU cannot run);
 //   - one gdb hardware-breakpoint hit on a CR3 site through QEMU's gdb stub against one
-//     access trapped by the rig, the same guest code (peer_gdbstub.hpp; skipped likewise).
+//     access trapped by the rig, the same guest code (peer_gdbstub.hpp; skipped likewise);
+//   - a trapped access against the number of CR3 sites, and stress testing the buggy
+//     kernels against the rig's first finding (trap_figures.hpp).
 // Usage: cr3rig-bench [--quick] [--json FILE]
 #include <sys/wait.h>
 
@@ -31,6 +33,7 @@
 #include "bench/floor_figures.hpp"
 #include "bench/process_figures.hpp"
 #include "bench/suite_figures.hpp"
+#include "bench/trap_figures.hpp"
 #include "campaign/campaign_runner.hpp"
 #include "common/errors.hpp"
 #include "common/verdict.hpp"
@@ -286,6 +289,8 @@ int main(int argc, char** argv)
     auto jobs1_s = bench::summarize(processes.campaign_jobs1_s);
     auto jobs2_s = bench::summarize(processes.campaign_jobs2_s);
     bench::SuiteFigures kut = bench::kut_suite_figures(3, quick);
+    auto by_sites = bench::site_cost_figures(runs);
+    auto stress = bench::stress_figures(quick ? 20 : 100, runs);
 
     std::printf("cr3rig-bench (%d runs each, min / median / max)\n", runs);
     std::printf("  KVM_RUN round trip, port-I/O exit   %8.2f / %8.2f / %8.2f us\n", roundtrip_ns.min / 1e3,
@@ -383,6 +388,8 @@ int main(int argc, char** argv)
     else
         std::printf("  gdb-stub comparison: not measured (%s)\n", gdbstub.skipped.c_str());
     bench::print_suite_figures(kut);
+    bench::print_site_cost_figures(by_sites, roundtrip_ns.median);
+    bench::print_stress_figures(stress);
 
     if (!json_path.empty()) {
         nlohmann::json j = {{"runs", runs},
@@ -415,6 +422,8 @@ int main(int argc, char** argv)
         }
         bench::add_gdbstub_json(j, gdbstub);
         bench::add_suite_json(j, kut);
+        bench::add_site_cost_json(j, by_sites, roundtrip_ns.median);
+        bench::add_stress_json(j, stress);
         j["get_regs_ns"] = to_json(get_regs_ns);
         j["synced_regs_read_ns"] = to_json(synced_ns);
         j["sync_regs_cost_per_exit_ns"] = to_json(sync_exit_ns);
