@@ -63,5 +63,38 @@ TLBFLUSH_INLINE void flush_tlb_range(struct mm_struct *mm, uint64_t start, uint6
         __flush_tlb();
 }
 
+#ifdef LAZYTLB_INLINE
+#define X86_CR4_PGE (1ull << 7)
+
+static inline __attribute__((always_inline)) uint64_t native_read_cr4(void)
+{
+    uint64_t val;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(val));
+    return val;
+}
+
+static inline __attribute__((always_inline)) void native_write_cr4(uint64_t val)
+{
+    __asm__ volatile("mov %0, %%cr4" ::"r"(val) : "memory");
+}
+
+/* __flush_tlb_all(): global pages too. 3.2 toggles CR4.PGE when the CPU has PGE
+ * (__native_flush_tlb_global(), interrupts off) and flushes by CR3 otherwise; this
+ * kernel never turns PGE on, so it looks at CR4 rather than at CPUID, and takes the
+ * CR3 branch. Both branches are inlined at each caller, as in 3.2. */
+TLBFLUSH_INLINE void __flush_tlb_all(void)
+{
+    uint64_t cr4 = native_read_cr4();
+    if (cr4 & X86_CR4_PGE) {
+        uint64_t flags = local_irq_save();
+        native_write_cr4(cr4 & ~X86_CR4_PGE);
+        native_write_cr4(cr4);
+        local_irq_restore(flags);
+    } else {
+        __flush_tlb();
+    }
+}
+#endif
+
 /* load_cr3() of asm/processor.h: pgds are identity mapped, __pa() is the address. */
 static inline __attribute__((always_inline)) void load_cr3(uint64_t *pgdir) { write_cr3((uint64_t)pgdir); }
