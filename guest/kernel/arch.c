@@ -164,6 +164,10 @@ static void exception(struct pt_regs *regs)
         console_put_u64(regs->vector);
         console_puts(" at rip ");
         print_hex(regs->rip);
+#ifdef LAZYTLB_INLINE
+        console_puts(" CR3 "); /* as 3.2's __show_regs() */
+        print_hex(read_cr3());
+#endif
         panic("in kernel mode", regs->error_code);
     }
     current->killed = true;

@@ -97,6 +97,13 @@ void do_syscall(struct pt_regs *regs)
         break;
     case SYS_WRITE: regs->rax = sys_write(regs->rdi, regs->rsi); break;
     case SYS_WAIT: regs->rax = sys_wait(regs->rdi); break;
+#ifdef LAZYTLB_INLINE
+    case SYS_MMAP: regs->rax = sys_mmap(regs->rdi, regs->rsi, regs->rdx); break;
+    case SYS_MUNMAP: regs->rax = sys_munmap(regs->rdi, regs->rsi); break;
+    case SYS_MPROTECT: regs->rax = sys_mprotect(regs->rdi, regs->rsi, regs->rdx); break;
+    case SYS_MREMAP: regs->rax = sys_mremap(regs->rdi, regs->rsi, regs->rdx); break;
+    case SYS_MADVISE: regs->rax = sys_madvise(regs->rdi, regs->rsi, regs->rdx); break;
+#endif
     default: regs->rax = (uint64_t)-1; break;
     }
 }
@@ -131,6 +138,11 @@ void do_page_fault(struct pt_regs *regs)
         print_hex(address);
         console_puts(" rip ");
         print_hex(regs->rip);
+#ifdef LAZYTLB_INLINE
+        /* dump_pagetable() of 3.2's fault.c: the pgd entry, from the CR3 in use */
+        console_puts(" PGD ");
+        print_hex(((const uint64_t *)(read_cr3() & PTE_ADDR))[(address >> 39) & 511]);
+#endif
         panic("kernel #PF", regs->error_code);
     }
     struct task_struct *t = current;

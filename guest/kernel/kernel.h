@@ -10,7 +10,12 @@
  * Variants (compile-time): LAZYTLB_FIXED wraps the flush in preempt_disable()/
  * preempt_enable() as the patch does; LAZYTLB_SELFPREEMPT runs the timer tick
  * itself (timer_tick_from_kernel()) between the read and the write;
- * LAZYTLB_SCENARIO_SEGV runs another scenario (main.c). None of them knows of a
+ * LAZYTLB_SCENARIO_SEGV runs another scenario (main.c). LAZYTLB_INLINE builds
+ * it as a Linux 3.2 kernel without CONFIG_PARAVIRT: native_read_cr3()/
+ * native_write_cr3(), __native_flush_tlb(), flush_tlb_mm()/flush_tlb_range() and
+ * switch_mm() are inlined at every caller (a CR3 instruction at each of them),
+ * and the user tasks get the mapping system calls of mmap.c (mmap, munmap,
+ * mprotect, mremap, madvise), which flush as 3.2's do. None of them knows of a
  * test rig; the kernel reports through its console, its exit code and trace()
  * tracepoints.
  */
@@ -67,6 +72,18 @@
 #define SYS_YIELD 1
 #define SYS_WRITE 2
 #define SYS_WAIT 3 /* wait up to rdi ticks for a child to exit: its pid, or 0 */
+/* LAZYTLB_INLINE only (mmap.c), rdx = third argument; -1 on any error. Addresses are
+ * page-aligned, inside [USER_MMAP_BASE, USER_MMAP_END); len is a multiple of PAGE_SIZE. */
+#define SYS_MMAP 4     /* mmap(addr, len, prot) with MAP_FIXED|MAP_ANONYMOUS: addr */
+#define SYS_MUNMAP 5   /* munmap(addr, len): 0 */
+#define SYS_MPROTECT 6 /* mprotect(addr, len, prot), prot PROT_READ or PROT_READ|PROT_WRITE: 0 */
+#define SYS_MREMAP 7   /* mremap(old, len, new) with MREMAP_MAYMOVE|MREMAP_FIXED, same len: new */
+#define SYS_MADVISE 8  /* madvise(addr, len, MADV_DONTNEED): 0 */
+#define PROT_READ 1
+#define PROT_WRITE 2
+#define MADV_DONTNEED 4
+#define USER_MMAP_BASE (USER_BASE + 0x40000) /* the window the mapping system calls may use */
+#define USER_MMAP_END (USER_BASE + 0x80000)
 
 /* ---- interrupt frame, as pushed by entry.S ---- */
 struct pt_regs {
@@ -112,6 +129,33 @@ struct mm_struct {
 extern struct mm_struct init_mm;
 extern uint64_t loaded_cr3; /* what this CPU last wrote to CR3 (cpu_tlbstate, in spirit) */
 
+/*
+ * The CR3 accessors, as asm/system.h has them. With CONFIG_PARAVIRT, Linux calls them
+ * through pv_mmu_ops, out of line: the default variants' read_cr3()/write_cr3() in
+ * mm.c, one instruction site for each direction. Without it (LAZYTLB_INLINE),
+ * read_cr3()/write_cr3() are macros for these, inlined at every caller.
+ */
+static inline __attribute__((always_inline)) uint64_t native_read_cr3(void)
+{
+    uint64_t val;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(val));
+    return val;
+}
+
+static inline __attribute__((always_inline)) void native_write_cr3(uint64_t val)
+{
+    __asm__ volatile("mov %0, %%cr3" ::"r"(val) : "memory");
+    loaded_cr3 = val; /* this kernel's own bookkeeping, not Linux's */
+}
+
+#ifdef LAZYTLB_INLINE
+#define read_cr3() native_read_cr3()
+#define write_cr3(x) native_write_cr3(x)
+#else
+void write_cr3(uint64_t value);
+uint64_t read_cr3(void);
+#endif
+
 void page_alloc_init(void);
 void *get_zeroed_page(void); /* its address, like Linux's (not a struct page *) */
 void free_page(void *page);
@@ -122,9 +166,6 @@ struct mm_struct *mm_create(const void *code, size_t code_len);
 void mmgrab(struct mm_struct *mm);
 void mmdrop(struct mm_struct *mm);
 void mmput(struct mm_struct *mm);
-void switch_mm(struct mm_struct *prev, struct mm_struct *next);
-void write_cr3(uint64_t value);
-uint64_t read_cr3(void);
 int handle_mm_fault(struct mm_struct *mm, uint64_t address, uint64_t error_code);
 
 /* ---- tasks and scheduling ---- */
@@ -200,6 +241,14 @@ void do_syscall(struct pt_regs *regs);
 void do_page_fault(struct pt_regs *regs);
 int live_user_tasks(void);
 void note_progress(struct task_struct *t);
+#ifdef LAZYTLB_INLINE
+uint64_t sys_mmap(uint64_t addr, uint64_t len, uint64_t prot);
+uint64_t sys_munmap(uint64_t addr, uint64_t len);
+uint64_t sys_mprotect(uint64_t addr, uint64_t len, uint64_t prot);
+uint64_t sys_mremap(uint64_t old_addr, uint64_t len, uint64_t new_addr);
+uint64_t sys_madvise(uint64_t addr, uint64_t len, uint64_t advice);
+extern uint64_t mm_syscalls; /* mapping system calls that succeeded */
+#endif
 
 /* ---- platform ---- */
 void arch_init(void);  /* GDT, TSS, IDT */
@@ -230,5 +279,15 @@ extern struct cr3rig_accounting cr3rig_accounting;
 
 /* Tracepoints on the rig port (see CR3RIG_TP_* in cr3rig/abi.h). */
 #define trace(ev, a, b, c, d) rig_trace((ev), (a), (b), (c), (d))
+
+#include "tlbflush.h"
+/* switch_mm(): static inline in Linux's asm/mmu_context.h, out of line (mm.c) in the
+ * paravirt-like variants, whose one CR3 write site is write_cr3(). */
+#ifdef LAZYTLB_INLINE
+#define MMU_CONTEXT_INLINE static inline __attribute__((always_inline))
+#include "mmu_context.h"
+#else
+void switch_mm(struct mm_struct *prev, struct mm_struct *next);
+#endif
 
 #endif

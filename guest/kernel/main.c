@@ -10,6 +10,7 @@
 extern const char prog_spinner[], prog_spinner_end[];
 extern const char prog_rt_periodic[], prog_rt_periodic_end[];
 extern const char prog_segv[], prog_segv_end[];
+extern const char prog_mm_churn[], prog_mm_churn_end[];
 
 #if defined(LAZYTLB_FIXED) && defined(LAZYTLB_SELFPREEMPT)
 #define VARIANT "fixed-selfpreempt"
@@ -19,6 +20,11 @@ extern const char prog_segv[], prog_segv_end[];
 #define VARIANT "selfpreempt"
 #else
 #define VARIANT "buggy"
+#endif
+#ifdef LAZYTLB_INLINE
+#define VARIANT_PREFIX "inline-"
+#else
+#define VARIANT_PREFIX ""
 #endif
 
 struct scenario_task {
@@ -39,13 +45,19 @@ static const struct scenario_task scenario[] = {
 };
 #else
 #define SCENARIO_NAME "seed"
+#define MM_CHURN_ROUNDS 4
 static const struct scenario_task scenario[] = {
     /* B: RT, at least 20 periods, until it has reaped its child A, at most 400 periods */
     {"B", SCHED_FIFO, 50, prog_rt_periodic, prog_rt_periodic_end, {20, 1, 400}, -1, false},
     /* A: spins ~15 ms of user time, then exits */
     {"A", SCHED_NORMAL, 0, prog_spinner, prog_spinner_end, {40000000, 0}, 0, false},
+#ifdef LAZYTLB_INLINE
+    /* C: first MM_CHURN_ROUNDS rounds of the mapping system calls, then as below */
+    {"C", SCHED_NORMAL, 0, prog_mm_churn, prog_mm_churn_end, {200000000, 0, MM_CHURN_ROUNDS}, -1, false},
+#else
     /* C: spins long enough to still be runnable well after A has gone */
     {"C", SCHED_NORMAL, 0, prog_spinner, prog_spinner_end, {200000000, 0}, -1, false},
+#endif
 };
 #endif
 #define SCENARIO_TASKS (sizeof(scenario) / sizeof(scenario[0]))
@@ -116,6 +128,9 @@ static int summarize(unsigned free_before)
     print_line("lazytlb: ", "pgds_freed", kstats.pgds_freed);
     print_line("lazytlb: ", "pages_leaked", free_before - free_after);
     print_line("lazytlb: ", "ticks", jiffies);
+#ifdef LAZYTLB_INLINE
+    print_line("lazytlb: ", "mm_syscalls", mm_syscalls);
+#endif
     problems += cr3rig_accounting.stale_cr3_writes != 0;
     problems += kstats.cr3_mismatch_at_switch != 0;
     problems += free_after != free_before;
@@ -124,11 +139,14 @@ static int summarize(unsigned free_before)
 
 int main(void)
 {
-    console_puts("lazytlb: " VARIANT " kernel, scenario " SCENARIO_NAME "\n");
+    console_puts("lazytlb: " VARIANT_PREFIX VARIANT " kernel, scenario " SCENARIO_NAME "\n");
     arch_init();
     page_alloc_init();
     kernel_page_tables_init();
     sched_init();
+#ifdef LAZYTLB_INLINE
+    __flush_tlb_all(); /* as at the end of 3.2's init_memory_mapping(); here once current exists */
+#endif
     unsigned free_before = nr_free_pages();
 
     for (unsigned i = 0; i < SCENARIO_TASKS; i++) {

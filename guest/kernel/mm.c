@@ -49,20 +49,13 @@ static uint64_t swapper_pg_dir[512] __attribute__((aligned(4096)));
 struct mm_struct init_mm = {.pgd = swapper_pg_dir, .mm_users = 1, .mm_count = 1, .id = 0};
 uint64_t loaded_cr3;
 
+#ifndef LAZYTLB_INLINE
 /* Out of line, as native_read_cr3()/native_write_cr3() are behind Linux's paravirt
  * ops: one instruction site for each direction. */
-__attribute__((noinline)) uint64_t read_cr3(void)
-{
-    uint64_t v;
-    __asm__ volatile("mov %%cr3, %0" : "=r"(v));
-    return v;
-}
+__attribute__((noinline)) uint64_t read_cr3(void) { return native_read_cr3(); }
 
-__attribute__((noinline)) void write_cr3(uint64_t value)
-{
-    __asm__ volatile("mov %0, %%cr3" ::"r"(value) : "memory");
-    loaded_cr3 = value;
-}
+__attribute__((noinline)) void write_cr3(uint64_t value) { native_write_cr3(value); }
+#endif
 
 void kernel_page_tables_init(void)
 {
@@ -70,7 +63,7 @@ void kernel_page_tables_init(void)
         kernel_pd[i] = (i << 21) | PTE_P | PTE_W | PTE_PS;
     kernel_pdpt[0] = (uint64_t)kernel_pd | PTE_P | PTE_W;
     swapper_pg_dir[0] = (uint64_t)kernel_pdpt | PTE_P | PTE_W;
-    write_cr3((uint64_t)swapper_pg_dir);
+    load_cr3(swapper_pg_dir);
 }
 
 /* ---- user mappings ---- */
@@ -151,45 +144,6 @@ void mmdrop(struct mm_struct *mm)
         __mmdrop(mm);
 }
 
-/* The TLB flush, as 3.2's __native_flush_tlb(): write back to CR3 what it reads.
- * The patch wraps the read and the write in preempt_disable()/preempt_enable(). */
-static void __native_flush_tlb(void)
-{
-#ifdef LAZYTLB_FIXED
-    preempt_disable();
-#endif
-    uint64_t cr3 = read_cr3();
-#ifdef LAZYTLB_SELFPREEMPT
-    /* A timer tick lands right here, raised by the kernel itself. (Not with
-     * `int $TIMER_VECTOR`: software interrupts at CPL0 fail on nested hosts.) */
-    timer_tick_from_kernel();
-#endif
-    /* The guest's own consistency check: the value written must be the pgd of the mm
-     * this task runs on at that moment. Counting it changes nothing; it tells what
-     * happened. The write and the look at active_mm are one step with interrupts off:
-     * a tick right after the write would otherwise let a lazy switch change
-     * active_mm before the look, and a correct write would be counted stale. The
-     * window the patch closes, between the read and the write, stays open. */
-    uint64_t flags = local_irq_save();
-    write_cr3(cr3);
-    uint64_t expected = (uint64_t)current->active_mm->pgd;
-    if (cr3 != expected)
-        cr3rig_accounting.stale_cr3_writes++;
-    local_irq_restore(flags);
-    kstats.tlb_flushes++;
-    trace(CR3RIG_TP_CR3_WRITE, cr3, (uint64_t)current->pid, expected, 0);
-#ifdef LAZYTLB_FIXED
-    preempt_enable();
-#endif
-}
-
-/* flush_tlb_mm() on a uniprocessor: only the mm this CPU has loaded needs a flush. */
-static void flush_tlb_mm(struct mm_struct *mm)
-{
-    if (mm == current->active_mm)
-        __native_flush_tlb();
-}
-
 /* Unmap every user page (freeing the frames), flush, then free the page tables and
  * clear the pgd's user slot: the work of 3.2's unmap_vmas(), free_pgtables() and
  * tlb_finish_mmu(), whose mmu_gather frees no page before a flush. */
@@ -225,13 +179,10 @@ void mmput(struct mm_struct *mm)
     }
 }
 
-void switch_mm(struct mm_struct *prev, struct mm_struct *next)
-{
-    if (prev != next) {
-        trace(CR3RIG_TP_SWITCH_MM, (uint64_t)prev->pgd, (uint64_t)next->pgd, (uint64_t)current->pid, 0);
-        write_cr3((uint64_t)next->pgd);
-    }
-}
+#ifndef LAZYTLB_INLINE
+#define MMU_CONTEXT_INLINE
+#include "mmu_context.h"
+#endif
 
 /* handle_mm_fault(), reduced to what this kernel has: every user page is mapped
  * when the process is created, so a fault on a present page with the right rights

@@ -92,4 +92,109 @@ prog_segv:
 1:  jmp     1b
 prog_segv_end:
 
+#ifdef LAZYTLB_INLINE
+#define SYS_MMAP 4
+#define SYS_MUNMAP 5
+#define SYS_MPROTECT 6
+#define SYS_MREMAP 7
+#define SYS_MADVISE 8
+#define MMAP_P 0x8000040000 /* USER_MMAP_BASE */
+#define MMAP_Q 0x8000050000
+
+/*
+ * mm_churn: args[2] rounds of the mapping system calls (LAZYTLB_INLINE) on a
+ * two-page mapping: mmap one page at P, then two over it (MAP_FIXED replaces the
+ * first: it must read zero), write both pages, mprotect it read-only,
+ * read back, mprotect it read-write, write, mremap P -> Q, read back at Q,
+ * madvise(MADV_DONTNEED) Q's first page, munmap Q. Then spin args[0] iterations,
+ * yield, and exit(args[1] + errors); the first error ends the rounds.
+ */
+    .global prog_mm_churn, prog_mm_churn_end
+prog_mm_churn:
+    movabs  $USER_ARGS, %rbx
+    movabs  $MMAP_P, %rbp
+    movabs  $MMAP_Q, %r15
+    xor     %r12d, %r12d            /* round */
+    xor     %r14d, %r14d            /* errors */
+.Lchurn_round:
+    cmp     16(%rbx), %r12
+    jae     .Lchurn_spin
+    mov     $SYS_MMAP, %eax
+    mov     %rbp, %rdi
+    mov     $0x1000, %esi
+    mov     $3, %edx                /* PROT_READ | PROT_WRITE */
+    ud2
+    cmp     %rbp, %rax
+    jne     .Lchurn_error
+    movq    $-1, (%rbp)
+    mov     $SYS_MMAP, %eax         /* MAP_FIXED over it: a fresh zeroed page replaces it */
+    mov     %rbp, %rdi
+    mov     $0x2000, %esi
+    mov     $3, %edx
+    ud2
+    cmp     %rbp, %rax
+    jne     .Lchurn_error
+    cmpq    $0, (%rbp)
+    jne     .Lchurn_error
+    mov     %r12, (%rbp)
+    mov     %r12, 0x1000(%rbp)
+    mov     $SYS_MPROTECT, %eax
+    mov     %rbp, %rdi
+    mov     $0x2000, %esi
+    mov     $1, %edx                /* PROT_READ */
+    ud2
+    test    %rax, %rax
+    jnz     .Lchurn_error
+    cmp     (%rbp), %r12
+    jne     .Lchurn_error
+    mov     $SYS_MPROTECT, %eax
+    mov     %rbp, %rdi
+    mov     $0x2000, %esi
+    mov     $3, %edx
+    ud2
+    test    %rax, %rax
+    jnz     .Lchurn_error
+    mov     %r12, 8(%rbp)           /* writable again */
+    mov     $SYS_MREMAP, %eax
+    mov     %rbp, %rdi
+    mov     $0x2000, %esi
+    mov     %r15, %rdx
+    ud2
+    cmp     %r15, %rax
+    jne     .Lchurn_error
+    cmp     8(%r15), %r12
+    jne     .Lchurn_error
+    cmp     0x1000(%r15), %r12
+    jne     .Lchurn_error
+    mov     $SYS_MADVISE, %eax
+    mov     %r15, %rdi
+    mov     $0x1000, %esi
+    mov     $4, %edx                /* MADV_DONTNEED */
+    ud2
+    test    %rax, %rax
+    jnz     .Lchurn_error
+    mov     $SYS_MUNMAP, %eax
+    mov     %r15, %rdi
+    mov     $0x2000, %esi
+    ud2
+    test    %rax, %rax
+    jnz     .Lchurn_error
+    inc     %r12
+    jmp     .Lchurn_round
+.Lchurn_error:
+    inc     %r14
+.Lchurn_spin:
+    mov     (%rbx), %rcx
+1:  dec     %rcx
+    jnz     1b
+    mov     $SYS_YIELD, %eax
+    ud2
+    mov     $SYS_EXIT, %eax
+    mov     8(%rbx), %rdi
+    add     %r14, %rdi
+    ud2
+2:  jmp     2b
+prog_mm_churn_end:
+#endif
+
     .section .note.GNU-stack, "", @progbits
