@@ -72,6 +72,17 @@ TEST_CASE("replay tokens round-trip and refuse malformed text")
         CHECK_THROWS_AS(ReplayToken::decode(bad), BadInput);
 }
 
+TEST_CASE("a forced trap backend goes into the token and auto stays out of it")
+{
+    ReplayToken t{0x0123456789abcdefull, {7, 3}, 32, 16, TrapBackend::PatchedPort};
+    CHECK(t.encode() == "cr3rig1-0123456789abcdef-7-3-32-16-port");
+    CHECK(ReplayToken::decode(t.encode()).backend == TrapBackend::PatchedPort);
+    CHECK(ReplayToken::decode("cr3rig1-0123456789abcdef-7-3-32-16").backend == TrapBackend::Auto);
+    for (const char* bad : {"cr3rig1-0123456789abcdef-7-3-32-16-auto", "cr3rig1-0123456789abcdef-7-3-32-16-",
+                            "cr3rig1-0123456789abcdef-7-3-32-16-port-int3"})
+        CHECK_THROWS_AS(ReplayToken::decode(bad), BadInput);
+}
+
 TEST_CASE("replay tokens of several preemptions join reads and delays with dots")
 {
     ReplayToken t{0x0123456789abcdefull, Schedule({{2, 0}, {5, 3}}), 32, 16};
