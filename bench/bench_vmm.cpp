@@ -291,6 +291,7 @@ int main(int argc, char** argv)
     bench::SuiteFigures kut = bench::kut_suite_figures(3, quick);
     auto by_sites = bench::site_cost_figures(runs);
     auto stress = bench::stress_figures(quick ? 20 : 100, runs);
+    auto inline_campaign = bench::inline_campaign_figures(quick);
 
     std::printf("cr3rig-bench (%d runs each, min / median / max)\n", runs);
     std::printf("  KVM_RUN round trip, port-I/O exit   %8.2f / %8.2f / %8.2f us\n", roundtrip_ns.min / 1e3,
@@ -351,7 +352,7 @@ int main(int argc, char** argv)
                 sync_exit_ns.min, sync_exit_ns.median, sync_exit_ns.max);
     std::printf("  VM create + destroy (hello loaded, not run) %8.2f / %8.2f / %8.2f ms\n", create_ms.min,
                 create_ms.median, create_ms.max);
-    std::printf("  forced preemption (read exit, step, MSI) %8.1f / %8.1f / %8.1f us; ratio to round trip %.2f\n",
+    std::printf("  forced preemption (read exit, the read performed, MSI) %8.1f / %8.1f / %8.1f us; ratio to round trip %.2f\n",
                 injection_ns.min / 1e3, injection_ns.median / 1e3, injection_ns.max / 1e3,
                 injection_ns.median / roundtrip_ns.median);
     if (completion.skipped)
@@ -390,6 +391,7 @@ int main(int argc, char** argv)
     bench::print_suite_figures(kut);
     bench::print_site_cost_figures(by_sites, roundtrip_ns.median);
     bench::print_stress_figures(stress);
+    bench::print_inline_campaign_figures(inline_campaign);
 
     if (!json_path.empty()) {
         nlohmann::json j = {{"runs", runs},
@@ -424,6 +426,7 @@ int main(int argc, char** argv)
         bench::add_suite_json(j, kut);
         bench::add_site_cost_json(j, by_sites, roundtrip_ns.median);
         bench::add_stress_json(j, stress);
+        bench::add_inline_campaign_json(j, inline_campaign);
         j["get_regs_ns"] = to_json(get_regs_ns);
         j["synced_regs_read_ns"] = to_json(synced_ns);
         j["sync_regs_cost_per_exit_ns"] = to_json(sync_exit_ns);

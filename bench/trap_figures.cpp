@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "campaign/campaign_runner.hpp"
 #include "common/errors.hpp"
 #include "common/verdict.hpp"
 #include "harness/bench_port.hpp"
@@ -310,6 +311,61 @@ void add_stress_json(nlohmann::json& j, const std::vector<StressFigures>& figure
         out.push_back(std::move(g));
     }
     j["stress_vs_rig"] = std::move(out);
+}
+
+InlineCampaignFigures inline_campaign_figures(bool stop_at_first_finding)
+{
+    InlineCampaignFigures f;
+    if (!find_embedded_guest(f.guest.c_str())) {
+        f.skipped = f.guest + " is not built in";
+        return f;
+    }
+    ElfImage guest = embedded(f.guest);
+    auto start = Clock::now();
+    SnapshotCampaign campaign(guest, CampaignOptions{});
+    auto schedules = enumerate_schedules(campaign.measure_windows());
+    f.schedules = schedules.size();
+    auto runs_start = Clock::now();
+    for (size_t i = 0; i < schedules.size(); i++) {
+        ScheduleResult r = campaign.run(schedules[i], i);
+        f.run++;
+        if (f.first_finding_ms < 0 && r.signature != "clean") {
+            f.first_finding_ms = ms_since(start);
+            f.first_finding = schedules[i].policy();
+            if (stop_at_first_finding)
+                break;
+        }
+    }
+    f.per_s = static_cast<double>(f.run) / (ms_since(runs_start) / 1000.0);
+    return f;
+}
+
+void print_inline_campaign_figures(const InlineCampaignFigures& f)
+{
+    if (!f.skipped.empty()) {
+        std::printf("  campaign %s: skipped (%s)\n", f.guest.c_str(), f.skipped.c_str());
+        return;
+    }
+    std::printf("  campaign %s (patched traps, from the snapshot): %zu of %zu schedules at %.1f schedules/s; ",
+                f.guest.c_str(), f.run, f.schedules, f.per_s);
+    if (f.first_finding_ms < 0)
+        std::printf("no finding\n");
+    else
+        std::printf("first finding at %s, %.0f ms from the start\n", f.first_finding.c_str(), f.first_finding_ms);
+}
+
+void add_inline_campaign_json(nlohmann::json& j, const InlineCampaignFigures& f)
+{
+    if (!f.skipped.empty()) {
+        j["inline_campaign"] = {{"guest", f.guest}, {"skipped", f.skipped}};
+        return;
+    }
+    j["inline_campaign"] = {{"guest", f.guest},
+                            {"schedules", f.schedules},
+                            {"run", f.run},
+                            {"schedules_per_s", f.per_s},
+                            {"first_finding", f.first_finding},
+                            {"first_finding_ms", f.first_finding_ms < 0 ? nlohmann::json() : nlohmann::json(f.first_finding_ms)}};
 }
 
 }  // namespace cr3rig::bench

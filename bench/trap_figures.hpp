@@ -65,4 +65,21 @@ std::vector<StressFigures> stress_figures(int stress_runs, int rig_runs);
 void print_stress_figures(const std::vector<StressFigures>& figures);
 void add_stress_json(nlohmann::json& j, const std::vector<StressFigures>& figures);
 
+// A campaign on lazytlb-inline-buggy (19 CR3 sites: patched traps), in this process from
+// the snapshot: schedules per second, and the time from the start (boot to the
+// snapshot and the reference run included) to the first schedule with a finding.
+struct InlineCampaignFigures {
+    std::string guest = "lazytlb-inline-buggy";
+    size_t schedules = 0;  // in the campaign
+    size_t run = 0;        // run here: all, or (stop_at_first_finding) up to the first finding
+    double per_s = 0;
+    double first_finding_ms = -1;  // -1: none
+    std::string first_finding;     // its schedule, "nth:26:0"
+    std::string skipped;           // why it did not run (the guest is not built in)
+};
+
+InlineCampaignFigures inline_campaign_figures(bool stop_at_first_finding);
+void print_inline_campaign_figures(const InlineCampaignFigures& f);
+void add_inline_campaign_json(nlohmann::json& j, const InlineCampaignFigures& f);
+
 }  // namespace cr3rig::bench

@@ -44,8 +44,11 @@ void print_meaning(const std::vector<CapabilityCheck>& caps, const std::vector<P
         std::printf("  - CR3 traps will not work: %s failed; `--inject` and `campaign` cannot run.\n",
                     !hw ? "hardware breakpoints" : "single-step");
     if (!ok(probes, "software breakpoints (int3)"))
-        std::printf("  - Software breakpoints (int3) do not work: cr3rig does not use them; a guest\n"
-                    "    with more CR3 sites than debug registers is single-stepped throughout (slow).\n");
+        std::printf("  - Software breakpoints (int3) give no #BP exit here: a guest with more CR3 sites\n"
+                    "    than debug registers gets patched traps through port 0xef instead (one exit each).\n");
+    else
+        std::printf("  - Software breakpoints (int3) work: a guest with more CR3 sites than debug\n"
+                    "    registers gets int3 patched over each site (one exit each).\n");
     if (!has(caps, "KVM_CAP_X86_APIC_BUS_CYCLES_NS"))
         std::printf("  - No KVM_CAP_X86_APIC_BUS_CYCLES_NS (Linux >= 6.11): the rig clock is unavailable,\n"
                     "    so `--rig-clock` and campaigns stop with exit 4; host-time runs still work.\n");

@@ -96,14 +96,18 @@ void TrapEngine::apply_patches(RunContext& ctx)
     }
 }
 
-// Where the code at `rip` is in guest memory, through the guest's page tables.
+// Where the code at `rip` is in guest memory: through the guest's page tables, or,
+// where they do not map it (the CPU can run on TLB entries whose tables are gone: the
+// stale pgd of the very race this rig is for), where the image put it.
 std::optional<uint64_t> TrapEngine::code_gpa(RunContext& ctx, uint64_t rip)
 {
     const kvm_sregs& s = ctx.vcpu.synced_sregs();
     uint64_t linear = s.cs.base + rip;
     if (!(s.cr0 & kCr0Paging))
         return linear;
-    return translate(ctx.memory, s.cr3, linear);
+    if (auto gpa = translate(ctx.memory, s.cr3, linear))
+        return gpa;
+    return text_ ? text_->physical(linear) : std::nullopt;
 }
 
 // The site whose patch made this exit, with RIP set back to the site's instruction

@@ -78,8 +78,9 @@ struct TrapStats {
     uint64_t text_writes = 0;  // guest writes to its (read-only) text, performed by the rig
     uint64_t patched_exits = 0;  // trapped accesses that exited through a patch
     uint64_t idt_loads = 0;  // trapped lidt instructions
-    // Host time from each injected read's breakpoint exit to its MSI sent: the single
-    // steps and the injection, what one forced preemption costs the rig.
+    // Host time from each injected read's trap exit to its MSI sent: the read performed,
+    // the K steps after it, the event recorded, the injection: what one forced preemption
+    // costs the rig.
     uint64_t injection_host_ns = 0;
 };
 
