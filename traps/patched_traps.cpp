@@ -61,27 +61,13 @@ void TrapEngine::apply_patches(RunContext& ctx)
             want(site);
     }
     // Flush and lidt sites: those after the ones in debug registers (the first, by address).
-    unsigned skip = plan_.slots.flushes, take = plan_.patched.flushes;
-    for (auto it = flush_sites_.begin(); it != flush_sites_.end() && take > 0; ++it) {
-        if (skip > 0) {
-            skip--;
-            continue;
-        }
-        want(it->second);
-        take--;
-    }
-    skip = plan_.slots.lidts;
-    take = plan_.patched.lidts;
-    for (const auto& site : sites_) {
-        if (site.kind != SiteKind::Lidt || take == 0)
-            continue;
-        if (skip > 0) {
-            skip--;
-            continue;
-        }
-        want(site);
-        take--;
-    }
+    auto want_after = [&](const std::map<uint64_t, Cr3Site>& sites, unsigned in_slots, unsigned patched) {
+        auto it = std::next(sites.begin(), std::min<size_t>(in_slots, sites.size()));
+        for (; it != sites.end() && patched > 0; ++it, patched--)
+            want(it->second);
+    };
+    want_after(flush_sites_, plan_.slots.flushes, plan_.patched.flushes);
+    want_after(idt_loads_, plan_.slots.lidts, plan_.patched.lidts);
     std::vector<uint64_t> stale;
     for (const auto& [gpa, patch] : text_->patches()) {
         auto it = wanted.find(gpa);

@@ -25,7 +25,7 @@ void TrapEngine::use_sites(std::vector<Cr3Site> sites)
         if (site.kind == SiteKind::Cr3Read || site.kind == SiteKind::Cr3Write)
             trapped_[site.address] = site;
         else if (site.kind == SiteKind::Lidt)
-            idt_loads_.insert(site.address);
+            idt_loads_[site.address] = site;
         else
             flush_sites_[site.address] = site;
     }
@@ -103,7 +103,7 @@ void TrapEngine::arm(RunContext& ctx, bool single_step)
         use_slot((flush++)->first);
     auto lidt = idt_loads_.begin();
     for (unsigned i = 0; i < plan_.slots.lidts; i++)
-        use_slot(*lidt++);
+        use_slot((lidt++)->first);
     note_untrapped();
     dbg.arch.debugreg[7] = dr7;
     ctx.vcpu.set_guest_debug(dbg);

@@ -158,9 +158,8 @@ HookAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit)
         }
     } else if (auto f = flush_sites_.find(rip); f != flush_sites_.end()) {
         return on_site(ctx, f->second);
-    } else if (idt_loads_.count(rip)) {
-        stats_.idt_loads++;
-        step_over_breakpoint(ctx);  // at the step's exit watch_idt() sees the new IDTR
+    } else if (auto l = idt_loads_.find(rip); l != idt_loads_.end()) {
+        return on_site(ctx, l->second);
     } else if (dbg.exception == kBreakpointVector && (guest_debug_flags_ & KVM_GUESTDBG_USE_SW_BP) &&
                plan_.patch_kind == TrapBackend::Int3) {
         // The guest's own int3, which KVM_GUESTDBG_USE_SW_BP brought here: the guest's it is.

@@ -15,7 +15,6 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -171,7 +170,7 @@ private:
     // #PF entry; all of them are seen in full-step mode.
     std::map<uint64_t, Cr3Site> flush_sites_;
     std::vector<uint64_t> flush_armed_;
-    std::set<uint64_t> idt_loads_;  // lidt sites, armed with what debug registers are left
+    std::map<uint64_t, Cr3Site> idt_loads_;  // lidt sites, armed with what debug registers are left
     std::optional<uint64_t> pf_entry_;
     TrapPlan plan_;  // how each site is trapped (plan())
     // The guest's text, read-only to it, with the patched traps (empty until start()).
