@@ -23,6 +23,7 @@
 #include "cli/run_report.hpp"
 #include "common/stop_signals.hpp"
 #include "common/verdict.hpp"
+#include "traps/trap_backend.hpp"
 #include "vmm/boot_image.hpp"
 #include "vmm/elf_loader.hpp"
 
@@ -242,7 +243,7 @@ void add_campaign_options(CLI::App* cmd, CampaignArgs& args)
     cmd->add_option("--trap-backend", args.trap_backend,
                     "How trapped instructions exit, as `run --trap-backend` (auto, hw, port, int3, step); a forced "
                     "one goes into the replay tokens")
-        ->check(CLI::IsMember({"auto", "hw", "port", "int3", "step"}))
+        ->check(CLI::IsMember(trap_backend_names()))
         ->capture_default_str();
     cmd->add_option("--livelock-faults", settings.options.livelock_faults,
                     "Faults at one RIP and address that make a livelock")

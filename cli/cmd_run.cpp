@@ -15,6 +15,7 @@
 #include "common/errors.hpp"
 #include "common/verdict.hpp"
 #include "cr3rig/abi.h"
+#include "traps/trap_backend.hpp"
 #include "traps/trapped_run.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/runner.hpp"
@@ -354,7 +355,7 @@ void add_trap_options(CLI::App* cmd, RunArgs* args)
                     "How trapped instructions exit (implies trapping): auto (debug registers while the sites fit, "
                     "patched traps past that), hw (debug registers only), port (every site patched into `out` to the "
                     "trap port), int3 (software breakpoints), step (single-step every instruction)")
-        ->check(CLI::IsMember({"auto", "hw", "port", "int3", "step"}));
+        ->check(CLI::IsMember(trap_backend_names()));
     cmd->add_option("--current-symbol", args->symbols.current, "Symbol holding the current task pointer")
         ->capture_default_str();
     cmd->add_option("--offset-prefix", args->symbols.offset_prefix,

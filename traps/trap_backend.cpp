@@ -28,6 +28,14 @@ std::optional<TrapBackend> parse_trap_backend(std::string_view name)
     return std::nullopt;
 }
 
+std::vector<std::string> trap_backend_names()
+{
+    std::vector<std::string> names;
+    for (const auto& entry : kNames)
+        names.emplace_back(entry.second);
+    return names;
+}
+
 const char* name_of(TrapBackend backend)
 {
     for (const auto& [b, text] : kNames) {

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace cr3rig {
 
@@ -18,6 +20,7 @@ enum class TrapBackend {
 
 // "auto", "hw", "port", "int3", "step": the --trap-backend names.
 std::optional<TrapBackend> parse_trap_backend(std::string_view name);
+std::vector<std::string> trap_backend_names();
 const char* name_of(TrapBackend backend);
 
 // What `auto` patches with on this host: PatchedPort or Int3 (docs/traps.md says why).
