@@ -123,6 +123,13 @@ HookAction TrapEngine::on_exit(RunContext& ctx, const VmExit& exit)
     watch_idt(ctx);
     if (on_text_write(ctx, exit))
         return HookAction::consumed();
+    if (stepping_over_ && is_emulation_failure(exit)) {
+        // The step's instruction is one the backend cannot emulate: instruction completion
+        // performs it next, which is the step done (no step exit follows a completion).
+        stepping_over_ = false;
+        arm(ctx, false);
+        return HookAction::proceed();
+    }
     if (patched)
         return on_site(ctx, *patched);
     if (exit.kind != ExitKind::Debug)
