@@ -8,6 +8,7 @@
 #include "cr3rig/abi.h"
 #include "traps/trapped_run.hpp"
 #include "vmm/elf_loader.hpp"
+#include "tests/support/lazytlb_summary.hpp"
 #include "vmm/runner.hpp"
 
 using namespace cr3rig;
@@ -22,33 +23,11 @@ struct KernelRun {
     RunResult result;
     std::vector<TraceRecord> traces;
 
-    // key=value fields of the summary line that starts with `prefix`, e.g. "lazytlb: task B ".
-    std::map<std::string, std::string> line(const std::string& prefix) const
-    {
-        std::map<std::string, std::string> fields;
-        std::istringstream lines(result.console);
-        for (std::string l; std::getline(lines, l);) {
-            if (l.rfind(prefix, 0) != 0)
-                continue;
-            std::istringstream words(l.substr(prefix.size()));
-            for (std::string w; words >> w;)
-                if (auto eq = w.find('='); eq != std::string::npos)
-                    fields[w.substr(0, eq)] = w.substr(eq + 1);
-        }
-        return fields;
-    }
     uint64_t task(const std::string& name, const std::string& key) const
     {
-        auto fields = line("lazytlb: task " + name + " ");
-        REQUIRE(fields.count(key));
-        return std::stoull(fields[key], nullptr, 0);
+        return testing::task_number(result.console, name, key);
     }
-    uint64_t global(const std::string& key) const
-    {
-        auto fields = line("lazytlb: ");
-        REQUIRE(fields.count(key));
-        return std::stoull(fields[key], nullptr, 0);
-    }
+    uint64_t global(const std::string& key) const { return testing::kernel_number(result.console, key); }
 };
 
 // Under the trap engine without injection, for its rig clock: where the guest's ticks

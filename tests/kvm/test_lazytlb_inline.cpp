@@ -10,6 +10,7 @@
 
 #include "traps/trapped_run.hpp"
 #include "vmm/elf_loader.hpp"
+#include "tests/support/lazytlb_summary.hpp"
 #include "vmm/runner.hpp"
 
 using namespace cr3rig;
@@ -24,33 +25,11 @@ constexpr uint64_t kBootAndExitFlushes = 4; // __flush_tlb_all at boot, exit_mma
 struct InlineRun {
     TrappedResult trapped;
 
-    // key=value fields of the console line that starts with `prefix`.
-    std::map<std::string, std::string> line(const std::string& prefix) const
-    {
-        std::map<std::string, std::string> fields;
-        std::istringstream lines(trapped.run.console);
-        for (std::string l; std::getline(lines, l);) {
-            if (l.rfind(prefix, 0) != 0)
-                continue;
-            std::istringstream words(l.substr(prefix.size()));
-            for (std::string w; words >> w;)
-                if (auto eq = w.find('='); eq != std::string::npos)
-                    fields[w.substr(0, eq)] = w.substr(eq + 1);
-        }
-        return fields;
-    }
     uint64_t task(const std::string& name, const std::string& key) const
     {
-        auto fields = line("lazytlb: task " + name + " ");
-        REQUIRE(fields.count(key));
-        return std::stoull(fields[key], nullptr, 0);
+        return testing::task_number(trapped.run.console, name, key);
     }
-    uint64_t global(const std::string& key) const
-    {
-        auto fields = line("lazytlb: ");
-        REQUIRE(fields.count(key));
-        return std::stoull(fields[key], nullptr, 0);
-    }
+    uint64_t global(const std::string& key) const { return testing::kernel_number(trapped.run.console, key); }
     const std::vector<Finding>& findings() const { return trapped.run.verdict.findings; }
     bool has(FindingKind kind) const
     {
