@@ -27,4 +27,22 @@ ScheduleResult replay(const std::string& token_text, const ReplayToken& token, c
     return r;
 }
 
+std::optional<std::string> run_replay_token(const ElfImage& image, const TrapOptions& options)
+{
+    const auto& points = options.policy.nth_points();
+    TrapOptions defaults;
+    bool campaign_like = options.symbols == defaults.symbols && options.livelock_abort == CampaignOptions{}.livelock_abort &&
+                         options.rig_clock_exits >= kMinCampaignRigClock &&
+                         options.rig_clock_exits <= kMaxCampaignRigClock &&
+                         options.livelock_faults >= kMinLivelockFaults && options.livelock_faults <= kMaxLivelockFaults;
+    if (points.empty() || points.size() > kMaxPreemptions || !campaign_like)
+        return std::nullopt;
+    Schedule schedule;
+    for (const auto& p : points)
+        schedule.injections.push_back({p.read, p.delay});
+    return ReplayToken{content_hash(image.bytes()), schedule, options.rig_clock_exits, options.livelock_faults,
+                       options.backend}
+        .encode();
+}
+
 }  // namespace cr3rig

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "campaign/campaign.hpp"
+#include "traps/trap_engine.hpp"
 
 namespace cr3rig {
 
@@ -21,5 +23,11 @@ struct ReplayOptions {
 // (other than by its deadline): no campaign of this guest makes such a token.
 ScheduleResult replay(const std::string& token_text, const ReplayToken& token, const ElfImage& image,
                       const ReplayOptions& options = {});
+
+// The token that replays one `cr3rig run` of `image` under the trap engine, when one
+// can: an nth: policy of at most kMaxPreemptions preemptions, on the rig clock, with
+// the campaign's task symbols and livelock abort. nullopt otherwise (after-read and
+// random: are not one schedule; host time is not reproducible).
+std::optional<std::string> run_replay_token(const ElfImage& image, const TrapOptions& options);
 
 }  // namespace cr3rig

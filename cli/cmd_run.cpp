@@ -10,8 +10,10 @@
 #include "cli/commands.hpp"
 #include "cli/guest_source.hpp"
 #include "cli/option_checks.hpp"
+#include "cli/run_json.hpp"
 #include "cli/run_outputs.hpp"
 #include "cli/run_report.hpp"
+#include "campaign/replay.hpp"
 #include "common/errors.hpp"
 #include "common/verdict.hpp"
 #include "cr3rig/abi.h"
@@ -32,6 +34,8 @@ constexpr const char* kPairPolicy = "after-read";
 struct RunArgs {
     std::string guest;  // empty: the buggy/fixed pair
     std::string timeout = "10";  // a duration(): "30", "30s", "2m"
+    std::string boot_timeout;    // a duration(); empty: none
+    std::string json;            // --json FILE, "-" for stdout
     unsigned memory_mib = 64;
     bool stats = false;
     bool quiet = false;
@@ -187,6 +191,9 @@ RunOptions run_options_of(const RunArgs& args, const std::string& guest, const B
     add_boot_args(args, guest, image, options);
     options.timeout = std::chrono::ceil<std::chrono::milliseconds>(
         std::chrono::duration<double>(parse_duration_option(args.timeout)));
+    if (!args.boot_timeout.empty())
+        options.boot_timeout = std::chrono::ceil<std::chrono::milliseconds>(
+            std::chrono::duration<double>(parse_duration_option(args.boot_timeout)));
     options.memory_bytes = uint64_t{args.memory_mib} << 20;
     options.vcpus = args.smp;
     if (args.cpu) {
@@ -223,9 +230,14 @@ void print_outcome(const RunArgs& args, const std::string& guest, const std::str
         print_stats(result, trapped);
 }
 
+struct RunOutcome {
+    Verdict verdict;
+    nlohmann::json json;  // run_json()
+};
+
 // Every output is opened or checked before the guest starts (BadInput, exit 2); a
 // write that fails during the run throws std::runtime_error naming its path (exit 3).
-Verdict run_one(const RunArgs& args, const std::string& guest, const std::string& inject)
+RunOutcome run_one(const RunArgs& args, const std::string& guest, const std::string& inject)
 {
     auto image = load_guest(guest);
     bool trapping =
@@ -235,8 +247,9 @@ Verdict run_one(const RunArgs& args, const std::string& guest, const std::string
         throw BadInput("--smp " + std::to_string(args.smp) + " cannot be combined with " + std::string(kTrapEngineUse) +
                        ": the trap engine traps one vCPU");
     std::unique_ptr<TrappedRun> trapped_run;
+    TrapOptions trap_options = trap_options_of(args, inject);
     if (trapping)  // checks the image before anything is written or started
-        trapped_run = std::make_unique<TrappedRun>(*image, trap_options_of(args, inject), kTrapEngineUse);
+        trapped_run = std::make_unique<TrappedRun>(*image, trap_options, kTrapEngineUse);
     RunOptions options = run_options_of(args, guest, *image);
 
     std::optional<SerialLog> serial_log;
@@ -248,7 +261,7 @@ Verdict run_one(const RunArgs& args, const std::string& guest, const std::string
     std::string history_path = report ? report->history_path() : args.trace;
     if (trapped_run && !history_path.empty())
         trapped_run->keep_history({history_path, guest});
-    auto echo = args.quiet ? nullptr : std::make_shared<ConsoleEcho>();
+    auto echo = args.quiet || args.json == "-" ? nullptr : std::make_shared<ConsoleEcho>();
     add_observers(serial_log ? &*serial_log : nullptr, echo, options);
 
     std::optional<TrappedResult> trapped;
@@ -262,7 +275,23 @@ Verdict run_one(const RunArgs& args, const std::string& guest, const std::string
     if (report)
         report->write();  // the history is closed: the report reads it back
     print_outcome(args, guest, inject, result, trapped ? &*trapped : nullptr);
-    return result.verdict;
+    std::optional<TrapJson> traps;
+    if (trapped)
+        traps.emplace(TrapJson{*trapped, inject.empty() ? "none" : inject, trap_options.rig_clock_exits,
+                         run_replay_token(*image->elf64(), trap_options)});
+    return {result.verdict, run_json(guest, result, traps)};
+}
+
+// A single guest's run: its verdict's exit code, and its --json.
+int run_single(const RunArgs& args)
+{
+    std::optional<JsonFile> json;
+    if (!args.json.empty())
+        json.emplace(args.json);
+    RunOutcome outcome = run_one(args, args.guest, args.inject);
+    if (json)
+        json->write(outcome.json);
+    return exit_code_of(outcome.verdict);
 }
 
 std::string finding_kinds(const std::vector<Finding>& findings)
@@ -297,17 +326,31 @@ int run_pair(const RunArgs& args)
 {
     std::string inject = args.inject.empty() ? kPairPolicy : args.inject;
     RunArgs buggy_args = pair_member_args(args, "buggy"), fixed_args = pair_member_args(args, "fixed");
-    Verdict buggy = run_one(buggy_args, kPairBuggy, inject);
-    Verdict fixed = run_one(fixed_args, kPairFixed, inject);
+    std::optional<JsonFile> json;
+    if (!args.json.empty())
+        json.emplace(args.json);
+    RunOutcome buggy_run = run_one(buggy_args, kPairBuggy, inject);
+    RunOutcome fixed_run = run_one(fixed_args, kPairFixed, inject);
+    const Verdict &buggy = buggy_run.verdict, &fixed = fixed_run.verdict;
     bool caught = buggy.kind == VerdictKind::Fail && !buggy.findings.empty();
     bool clean = fixed.kind == VerdictKind::Pass && fixed.findings.empty();
+    const char* conclusion = caught && clean ? "the rig caught the buggy kernel and the fixed kernel is clean"
+                                             : "UNEXPECTED: the pair did not come out as buggy-caught, fixed-clean";
+    VerdictKind pair_kind = caught && clean ? VerdictKind::Pass : VerdictKind::Fail;
+    if (json)
+        json->write({{"format", "cr3rig-run-pair/1"},
+                     {"verdict", name_of(pair_kind)},
+                     {"exit_code", exit_code_of(pair_kind)},
+                     {"reason", conclusion},
+                     {"runs", {buggy_run.json, fixed_run.json}}});
+    if (json && json->is_stdout())
+        return exit_code_of(pair_kind);  // stdout is the JSON's alone
     std::printf("\n%-24s %-8s findings (--inject %s)\n", "guest", "verdict", inject.c_str());
     std::printf("%-24s %-8s %s\n", kPairBuggy, std::string(name_of(buggy.kind)).c_str(),
                 finding_kinds(buggy.findings).c_str());
     std::printf("%-24s %-8s %s\n", kPairFixed, std::string(name_of(fixed.kind)).c_str(),
                 finding_kinds(fixed.findings).c_str());
-    std::printf("%s\n", caught && clean ? "the rig caught the buggy kernel and the fixed kernel is clean"
-                                        : "UNEXPECTED: the pair did not come out as buggy-caught, fixed-clean");
+    std::printf("%s\n", conclusion);
     if (!args.trace.empty())
         std::printf("traces: %s (buggy), %s (fixed)\n", buggy_args.trace.c_str(), fixed_args.trace.c_str());
     if (!args.report.empty())
@@ -315,7 +358,7 @@ int run_pair(const RunArgs& args)
     if (!args.serial_log.empty())
         std::printf("serial logs: %s (buggy), %s (fixed)\n", buggy_args.serial_log.c_str(),
                     fixed_args.serial_log.c_str());
-    return exit_code_of(caught && clean ? VerdictKind::Pass : VerdictKind::Fail);
+    return exit_code_of(pair_kind);
 }
 
 // The trap engine's options: what it injects, what it writes, how it detects.
@@ -372,6 +415,14 @@ void add_machine_options(CLI::App* cmd, RunArgs* args)
                     "verdict is TIMEOUT (exit 124)")
         ->check(duration())
         ->capture_default_str();
+    cmd->add_option("--boot-timeout", args->boot_timeout,
+                    "Fail fast when the guest writes nothing to its console this long after the start: TIMEOUT "
+                    "(exit 124), \"no output from the guest in N s\"")
+        ->check(duration());
+    cmd->add_option("--json", args->json,
+                    "Write the run as one JSON object (verdict, exit code, reason, findings, statistics) to FILE; - "
+                    "for stdout, with the guest's console not echoed. Without a guest: both runs in one object")
+        ->type_name("FILE");
     cmd->add_option("--memory", args->memory_mib, "Guest RAM in MiB")
         ->check(whole_number())
         ->check(CLI::Range(2, 3072))
@@ -423,7 +474,7 @@ void add_run_command(CLI::App& app, int* exit_code)
             *exit_code = run_pair(*args);
             return;
         }
-        *exit_code = exit_code_of(run_one(*args, args->guest, args->inject));
+        *exit_code = run_single(*args);
     });
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/errors.hpp"
 #include "common/hex.hpp"
+#include "traps/finding_json.hpp"
 
 namespace cr3rig {
 
@@ -124,20 +125,8 @@ void HistoryWriter::event(const TrapEvent& e)
 
 void HistoryWriter::finding(const Finding& f)
 {
-    nlohmann::json between = nlohmann::json::array();
-    for (uint64_t v : f.writes_between)
-        between.push_back(hex(v));
-    nlohmann::json j{{"type", "finding"}, {"kind", name_of(f.kind)}, {"seq", f.seq},       {"summary", f.summary},
-                     {"site", hex(f.site)}, {"value", hex(f.value)},  {"expected", hex(f.expected)}};
-    if (f.kind == FindingKind::StaleCr3Write) {
-        j["read_site"] = hex(f.other_site);
-        j["writes_between"] = between;
-    }
-    if (f.kind == FindingKind::FaultLivelock) {
-        j["count"] = f.count;
-        j["guest_ns"] = f.guest_ns;
-        j["host_ns"] = f.host_ns;
-    }
+    nlohmann::json j{{"type", "finding"}};
+    j.update(finding_json(f));
     line(dump(j));
     flush();  // a finding is what a user kills a long run after seeing
 }

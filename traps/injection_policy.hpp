@@ -31,12 +31,16 @@ public:
     bool traps_only() const { return mode_ == Mode::None; }
     const std::string& text() const { return text_; }
 
-private:
-    Mode mode_ = Mode::None;
+    // nth:'s preemptions, in increasing read order: after the `read`-th CR3 read,
+    // `delay` instructions later. Empty for every other policy.
     struct Point {
         uint64_t read;
         unsigned delay;
     };
+    const std::vector<Point>& nth_points() const { return points_; }
+
+private:
+    Mode mode_ = Mode::None;
 
     static Point parse_point(const std::string& policy, const std::string& point);
 

@@ -39,6 +39,7 @@ class HistoryWriter;
 struct SemanticSymbols {
     std::string current = "current";
     std::string offset_prefix = "vmcoreinfo_";
+    bool operator==(const SemanticSymbols&) const = default;
 };
 
 // Guest time for trapped runs: a rig tick every 32 exits unless told otherwise.

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/errors.hpp"
+#include "vmm/boot_timeout.hpp"
 #include "vmm/compose_verdict.hpp"
 #include "vmm/elf_loader.hpp"
 #include "vmm/guest_memory.hpp"
@@ -143,10 +144,11 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
         hook->start(ctx);
 
     auto start = Clock::now();
+    BootTimeout boot(start, timeout, impl_->options.boot_timeout);
     Stop stop{VerdictKind::Crash, "", std::nullopt};
     bool paused = false;
     {
-        Watchdog watchdog(run, start + timeout, hook ? hook->poke_interval() : std::chrono::microseconds::zero());
+        Watchdog watchdog(run, boot.first_deadline(), hook ? hook->poke_interval() : std::chrono::microseconds::zero());
         for (;;) {
             int rc;
             try {
@@ -176,12 +178,15 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
                 stop = std::move(*action);
                 break;
             }
-            if (deadline_passed) {  // a guest that exits often never sees EINTR; stop it here
+            boot.after_exit(result, watchdog);
+            // A guest that exits often never sees EINTR; stop it here.
+            if (watchdog.fired() || Clock::now() >= watchdog.deadline()) {
                 stop = {VerdictKind::Timeout, "deadline reached", std::nullopt};
                 break;
             }
         }
     }
+    stop = boot.explain(std::move(stop));
     result.run_time = Clock::now() - start;
     result.paused = paused;
     if (paused)
@@ -196,7 +201,8 @@ RunResult GuestSession::run(RunHook* hook, std::chrono::milliseconds timeout)
 RunResult GuestSession::run_vcpus(std::chrono::milliseconds timeout)
 {
     auto start = Clock::now();
-    VcpuThreadsEnd end = run_vcpu_threads(impl_->m, impl_->result.stats, impl_->result.completions, start + timeout);
+    BootTimeout boot(start, timeout, impl_->options.boot_timeout);
+    VcpuThreadsEnd end = run_vcpu_threads(impl_->m, impl_->result, boot);
     impl_->result.run_time = Clock::now() - start;
     impl_->result.paused = false;
     return impl_->finish(std::move(end.stop), end.vcpu, {});

@@ -21,6 +21,9 @@ class RunHook;
 
 struct RunOptions {
     std::chrono::milliseconds timeout{10'000};
+    // `--boot-timeout`: a guest that writes nothing to its console this long after the
+    // start ends then (TIMEOUT, "no output from the guest in N s"); vmm/boot_timeout.hpp.
+    std::optional<std::chrono::milliseconds> boot_timeout;
     uint64_t memory_bytes = 64ull << 20;  // `cr3rig test` gives hosted tests QEMU's 128 MiB
     // vCPUs (`--smp`): vCPU 0 starts at the image's entry, the others wait for INIT/SIPI
     // from its LAPIC, as on a PC. Hooks (the trap engine) need exactly one.

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "common/errors.hpp"
+#include "vmm/boot_timeout.hpp"
 #include "vmm/machine.hpp"
+#include "vmm/runner.hpp"
 #include "vmm/watchdog.hpp"
 
 namespace cr3rig {
@@ -22,8 +24,8 @@ using Clock = std::chrono::steady_clock;
 // What the vCPU threads share; everything but the watchdog under `mutex`.
 struct Shared {
     Machine& m;
-    ExitStats& stats;
-    CompletionCounts& completions;
+    RunResult& result;  // exit and completion counts; the console writes to it too
+    BootTimeout& boot;
     std::mutex mutex;
     std::optional<VcpuThreadsEnd> end;  // the first Stop wins
     Watchdog* watchdog = nullptr;       // set before any thread runs (the start latch)
@@ -46,17 +48,21 @@ void vcpu_loop(Shared& shared, unsigned id)
             int rc = vcpu.run();
             VmExit exit = decode_exit(run, vcpu.run_state_size(), rc);
             std::lock_guard lock(shared.mutex);
-            shared.stats.count(exit);
+            shared.result.stats.count(exit);
             if (shared.end)
                 return;  // another vCPU ended the run; this exit was a kick (or comes too late)
             bool deadline_passed = shared.watchdog->fired() || Clock::now() >= shared.watchdog->deadline();
-            action = is_emulation_failure(exit) ? shared.m.completion.complete(vcpu, shared.completions)
+            action = is_emulation_failure(exit) ? shared.m.completion.complete(vcpu, shared.result.completions)
                                                 : dispatch(exit, shared.m.bus, deadline_passed);
+            shared.boot.after_exit(shared.result, *shared.watchdog);
+            deadline_passed = shared.watchdog->fired() || Clock::now() >= shared.watchdog->deadline();
             if (!action && shared.m.platform.sleep_requested())  // S3 resets vCPU 0 alone (machine_platform.hpp)
                 action = Stop{VerdictKind::Crash, "the guest entered ACPI S3, which cr3rig models for one vCPU only",
                               std::nullopt};
             if (!action && deadline_passed)
                 action = Stop{VerdictKind::Timeout, "deadline reached", std::nullopt};
+            if (action)
+                action = shared.boot.explain(std::move(*action));
         } catch (const std::exception& e) {
             action = Stop{VerdictKind::Crash, std::string("host error: ") + e.what(), std::nullopt};
         }
@@ -75,11 +81,10 @@ void vcpu_loop(Shared& shared, unsigned id)
 
 }  // namespace
 
-VcpuThreadsEnd run_vcpu_threads(Machine& m, ExitStats& stats, CompletionCounts& completions,
-                                Clock::time_point deadline)
+VcpuThreadsEnd run_vcpu_threads(Machine& m, RunResult& result, BootTimeout& boot)
 {
     unsigned n = m.vcpu_count();
-    Shared shared{m, stats, completions, {}, std::nullopt, nullptr};
+    Shared shared{m, result, boot, {}, std::nullopt, nullptr};
     std::latch start(1), left(n);
     std::vector<std::thread> threads;
     std::vector<Watchdog::Target> targets;
@@ -102,7 +107,7 @@ VcpuThreadsEnd run_vcpu_threads(Machine& m, ExitStats& stats, CompletionCounts& 
         throw std::runtime_error(std::string("cannot start a thread per vCPU: ") + e.what());
     }
     {
-        Watchdog watchdog(std::move(targets), deadline);
+        Watchdog watchdog(std::move(targets), boot.first_deadline());
         shared.watchdog = &watchdog;
         start.count_down();
         // The threads stay joinable until the watchdog, which may still signal them, is gone.

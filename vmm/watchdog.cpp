@@ -63,6 +63,15 @@ void Watchdog::end_now()
     cv_.notify_all();
 }
 
+bool Watchdog::postpone(Clock::time_point later)
+{
+    std::lock_guard lock(mutex_);
+    if (fired_ || ending_)
+        return false;
+    deadline_ = later;
+    return true;
+}
+
 // Called with mutex_ held, so that the destructor cannot return (and the caller join a
 // thread) while a signal is on its way to it.
 void Watchdog::kick_all(bool immediate_exit)
@@ -78,13 +87,14 @@ void Watchdog::watch()
 {
     std::unique_lock lock(mutex_);
     auto woken = [this] { return stopping_ || ending_; };
-    for (auto next = Clock::now() + poke_; poke_.count() > 0 && next < deadline_ && !ending_; next += poke_) {
+    // The deadline is read again after every wait: postpone() may have moved it.
+    for (auto next = Clock::now() + poke_; poke_.count() > 0 && next < deadline_.load() && !ending_; next += poke_) {
         if (cv_.wait_until(lock, next, woken))
             break;
         kick_all(false);
     }
-    if (!woken())
-        cv_.wait_until(lock, deadline_, woken);
+    while (!woken() && Clock::now() < deadline_.load())
+        cv_.wait_until(lock, deadline_.load(), woken);
     if (stopping_)
         return;
     fired_ = !ending_;  // the deadline, or else a vCPU that ended the run for all

@@ -44,8 +44,12 @@ public:
     // the run for all. fired() stays false (the deadline has not passed).
     void end_now();
 
+    // Moves the deadline to `later` (the boot timeout gives way to the run's own once
+    // the guest has printed). False when it has already fired: too late.
+    bool postpone(Clock::time_point later);
+
     bool fired() const { return fired_.load(); }
-    Clock::time_point deadline() const { return deadline_; }
+    Clock::time_point deadline() const { return deadline_.load(); }
 
 private:
     void watch();
@@ -53,7 +57,7 @@ private:
     void kick_all(bool immediate_exit);
 
     std::vector<Target> targets_;
-    Clock::time_point deadline_;
+    std::atomic<Clock::time_point> deadline_;  // read by the run loops at every exit
     std::chrono::microseconds poke_;
     std::atomic<bool> fired_{false};
     std::mutex mutex_;
