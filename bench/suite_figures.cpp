@@ -151,7 +151,7 @@ SuiteFigures kut_suite_figures(int runs, bool quick)
             int status = 0;
             ef.rig_ms.push_back(timed_ms(rig, status));
             ef.rig_result = result_name(status);
-            ef.guest_ms.push_back(guest_run_ms(logs / e->name / (e->name + ".log")));
+            ef.guest_ms.push_back(guest_run_ms(logs / e->name / "latest" / (e->name + ".log")));
             ef.qemu_ms.push_back(timed_ms(qemu, status));
             ef.qemu_result = status == 1 ? "PASS" : "status " + std::to_string(status);  // (0 << 1) | 1
         }

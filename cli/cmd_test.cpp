@@ -1,10 +1,14 @@
 // cr3rig test: run the guest tests a kvm-unit-tests-style manifest lists, each as a
-// `cr3rig run` child process, and report them as a summary, TAP13 and JUnit XML.
+// `cr3rig run` child process, and report them as a summary (with each failure's log
+// and the command that reruns it), TAP13, JUnit XML and JSON. The logs of each run go
+// to a folder of their own (suite/run_folder.hpp).
 #include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -16,6 +20,7 @@
 #include "common/errors.hpp"
 #include "common/verdict.hpp"
 #include "suite/manifest.hpp"
+#include "suite/run_folder.hpp"
 #include "suite/selection.hpp"
 #include "suite/suite_runner.hpp"
 #include "suite/writers.hpp"
@@ -30,8 +35,9 @@ struct TestArgs {
     suite::Filters filters;
     std::string timeout;      // a duration as in the manifest: "90", "2m"
     std::string max_timeout;  // caps every entry's timeout, its own included
-    std::string tap, junit;
-    std::string logs = "logs";
+    std::string boot_timeout;  // no console output this long fails an entry
+    std::string tap, junit, json;
+    std::string logs = "logs";  // each run gets a folder in it
 };
 
 // Opened before any test runs, so that an unwritable path costs nothing.
@@ -76,17 +82,57 @@ std::string interruption_note(int signal, size_t finished, size_t planned)
            std::to_string(planned - finished) + " of " + std::to_string(planned) + " tests did not finish";
 }
 
-suite::RunnerOptions runner_options(const TestArgs& args, const suite::Manifest& manifest, size_t planned)
+// This binary: each test runs with it, and the rerun commands name it, as `cr3rig`
+// where that is what PATH finds.
+std::string this_binary() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
+
+std::string binary_for_people(const std::string& binary)
+{
+    const char* path = std::getenv("PATH");
+    std::string dirs = path ? path : "";
+    for (size_t start = 0, end; start <= dirs.size(); start = end + 1) {
+        end = std::min(dirs.find(':', start), dirs.size());
+        std::error_code ec;
+        auto candidate = std::filesystem::path(dirs.substr(start, end - start)) / "cr3rig";
+        if (end > start && std::filesystem::exists(candidate, ec))
+            return std::filesystem::equivalent(candidate, binary, ec) ? "cr3rig" : binary;
+    }
+    return binary;
+}
+
+// The suite's command with what changes a test's result (the deadlines); the rerun
+// of one test adds --only NAME.
+suite::Rerun rerun_of(const TestArgs& args)
+{
+    suite::Rerun rerun{{binary_for_people(this_binary()), "test", args.manifest}};
+    for (const auto& [flag, value] : {std::pair{"--timeout=", &args.timeout}, std::pair{"--max-timeout=", &args.max_timeout},
+                                      std::pair{"--boot-timeout=", &args.boot_timeout}})
+        if (!value->empty())
+            rerun.test_argv.push_back(flag + *value);
+    return rerun;
+}
+
+// Colour only for a terminal, and never when NO_COLOR is set (no-color.org).
+bool colour_on(int fd)
+{
+    const char* no_color = std::getenv("NO_COLOR");
+    return ::isatty(fd) && !(no_color && *no_color);
+}
+
+suite::RunnerOptions runner_options(const TestArgs& args, const suite::Manifest& manifest, size_t planned,
+                                    const std::filesystem::path& log_dir)
 {
     suite::RunnerOptions options;
-    options.cr3rig = std::filesystem::read_symlink("/proc/self/exe").string();
+    options.cr3rig = this_binary();
     options.manifest_dir = manifest.directory();
-    options.log_dir = args.logs;
+    options.log_dir = log_dir;
     options.jobs = args.jobs;
     if (!args.timeout.empty())
         options.default_timeout_s = parse_duration_option(args.timeout);
     if (!args.max_timeout.empty())
         options.max_timeout_s = parse_duration_option(args.max_timeout);
+    if (!args.boot_timeout.empty())
+        options.boot_timeout_s = parse_duration_option(args.boot_timeout);
     bool tty = ::isatty(2);
     options.on_result = [tty, planned, finished = size_t{0}](const suite::TestResult& r) mutable {
         finished++;
@@ -102,25 +148,37 @@ int run_suite(const TestArgs& args)
     std::vector<suite::PlannedTest> planned = suite::select_tests(manifest, args.filters);
     auto tap = open_report(args.tap, "--tap");
     auto junit = open_report(args.junit, "--junit");
+    auto json = open_report(args.json, "--json");
+    std::filesystem::path log_dir = suite::new_run_folder(args.logs, std::time(nullptr));
+    auto results_json = open_report((log_dir / "results.json").string(), "the run's results.json");
 
     auto start = std::chrono::steady_clock::now();
-    suite::SuiteRun run = suite::run_tests(planned, runner_options(args, manifest, planned.size()));
+    suite::SuiteRun run = suite::run_tests(planned, runner_options(args, manifest, planned.size(), log_dir));
     if (::isatty(2))
         std::fprintf(stderr, "\r\033[K");
     suite::Totals totals =
         suite::count(run.results, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     std::string note = interruption_note(run.interrupted_by, run.results.size(), planned.size());
 
-    suite::write_summary(std::cout, run.results, totals);
-    std::cout << "logs: " << args.logs << "/NAME.log\n";
+    suite::Rerun rerun = rerun_of(args);
+    bool colour = colour_on(1);
+    suite::write_summary(std::cout, run.results, totals, colour);
+    suite::write_failures(std::cout, run.results, rerun, colour);
+    std::cout << "logs: " << log_dir.string() << "/ (NAME.log and NAME.json per test, results.json; "
+              << (std::filesystem::path(args.logs) / "latest").string() << " is the newest run)\n";
     if (!note.empty())
         std::fprintf(stderr, "cr3rig: %s\n", note.c_str());
     if (tap)
         suite::write_tap(tap->out, run.results, note);
     if (junit)
         suite::write_junit(junit->out, manifest.suite_name(), run.results, totals, note);
+    for (auto* report : {&json, &results_json})
+        if (*report)
+            suite::write_json((*report)->out, manifest.suite_name(), run.results, totals, rerun, log_dir.string(), note);
     check_written(tap);
     check_written(junit);
+    check_written(json);
+    check_written(results_json);
     return suite_exit_code(totals, run.interrupted_by);
 }
 
@@ -147,9 +205,19 @@ void add_test_command(CLI::App& app, int* exit_code)
                     "Cap every entry's timeout, its own `timeout =` included (for a CI budget); a test stopped at "
                     "the cap says so in its detail")
         ->check(duration());
+    cmd->add_option("--boot-timeout", args->boot_timeout,
+                    "Fail an entry fast when its guest prints nothing on the console this long after the start "
+                    "(\"no output from the guest in N s\"), in seconds or with s/m/h/d")
+        ->check(duration());
     cmd->add_option("--tap", args->tap, "Write the results as TAP version 13 to this file");
     cmd->add_option("--junit", args->junit, "Write the results as JUnit XML to this file");
-    cmd->add_option("--logs", args->logs, "Directory for the per-test logs, NAME.log")->capture_default_str();
+    cmd->add_option("--json", args->json,
+                    "Write the results as one JSON object to this file (per test: name, verdict, exit code, "
+                    "seconds, reason, log, replay token, rerun command)");
+    cmd->add_option("--logs", args->logs,
+                    "Directory for the logs: each run makes a new folder in it, run-YYYYMMDD-HHMMSS, with NAME.log "
+                    "and NAME.json per test and results.json; LOGS/latest links to the newest")
+        ->capture_default_str();
     cmd->footer(
         "Exit codes: 0 nothing failed, 1 a test failed, 2 usage or bad manifest, 3 a report could not be\n"
         "written, 4 every test was skipped, 130/143 stopped by SIGINT/SIGTERM (the running tests are ended,\n"

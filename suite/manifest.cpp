@@ -182,12 +182,34 @@ private:
             for (const auto& c : e.checks)
                 if (c.find('=') == std::string::npos || c.front() == '=')
                     fail("check wants PATH=VALUE, got '" + c + "'");
+        } else if (key == "cr3rig_params") {
+            e.rig_params = rig_params(words(value));
         } else if (key == "arch" || key == "machine" || key == "accel" || key == "disabled_if") {
             (key == "arch" ? e.arch : key == "machine" ? e.machine : key == "accel" ? e.accel : e.disabled_if) = value;
         } else {
             fail("unknown key '" + key + "' (known: file, test_args, extra_params, qemu_params, kvmtool_params, "
-                 "groups, timeout, smp, arch, machine, accel, check, disabled_if)");
+                 "groups, timeout, smp, arch, machine, accel, check, disabled_if, cr3rig_params)");
         }
+    }
+
+    // Every option word must be one of kRigParams (as --name or --name=value); the
+    // words between are their values. `cr3rig run` checks the values.
+    std::vector<std::string> rig_params(const ShellWords& w) const
+    {
+        if (w.has_expansion)
+            fail("cr3rig_params: $ and ` expansions are not evaluated");
+        for (const auto& word : w.words) {
+            if (!word.starts_with("-"))
+                continue;
+            std::string_view name = std::string_view(word).substr(0, word.find('='));
+            if (std::find(std::begin(kRigParams), std::end(kRigParams), name) != std::end(kRigParams))
+                continue;
+            std::string known;
+            for (std::string_view k : kRigParams)
+                known += (known.empty() ? "" : ", ") + std::string(k);
+            fail("cr3rig_params: '" + std::string(name) + "' is not a trap-engine option of cr3rig run (" + known + ")");
+        }
+        return w.words;
     }
 
     // extra_params = """ ... """ spans lines, up to the line that ends with """.

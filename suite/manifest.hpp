@@ -36,11 +36,20 @@ struct ManifestEntry {
     std::string cpu;                     // extra_params' -cpu, verbatim; empty: none
     std::optional<uint64_t> memory_mib;  // extra_params' -m
     std::vector<std::string> qemu_params;  // extra_params' words, verbatim (to run the entry under QEMU)
+    // cr3rig's own key, cr3rig_params: `cr3rig run` options of the trap engine
+    // (--inject, --trap-backend, --rig-clock...; kRigParams), passed on verbatim.
+    std::vector<std::string> rig_params;
     std::string skip_reason;             // run_tests.sh's own: arch, machine, accel, disabled_if
     std::string unhostable;              // what cr3rig cannot give (a QEMU option, ...); empty: none
 
     bool in_group(std::string_view group) const;
 };
+
+// The `cr3rig run` options cr3rig_params may give: the trap engine's. The runner sets
+// the others (--timeout, --memory...) from the entry.
+inline constexpr std::string_view kRigParams[] = {"--inject",          "--trap-backend",   "--rig-clock",
+                                                  "--host-time",       "--livelock-faults", "--livelock-abort",
+                                                  "--current-symbol",  "--offset-prefix",  "--no-complete"};
 
 struct Manifest {
     std::filesystem::path path;

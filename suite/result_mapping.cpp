@@ -17,6 +17,9 @@ std::string signal_name(int sig)
     return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
 }
 
+// The start of `cr3rig run`'s reason when --boot-timeout ended it (vmm/boot_timeout.cpp).
+constexpr std::string_view kBootTimeoutReason = "no output from the guest in ";
+
 // The more specific of two texts, for a detail line.
 const std::string& first_of(const std::string& a, const std::string& b) { return a.empty() ? b : a; }
 
@@ -61,7 +64,10 @@ TestResult map_child_result(std::string name, const ChildExit& how, std::string_
     case kExitUsage:  // "cr3rig: error: cannot open guest image x"
         return fail("bad-input", "bad input: " + (why.starts_with("error: ") ? why.substr(7) : why));
     case kExitCrash: return fail("crash", "crash: " + why);
-    case kExitTimeout: return fail("timeout", "timeout; duration=" + format_seconds(timeout_s));
+    case kExitTimeout:  // `--boot-timeout`'s says so: "no output from the guest in 5 s"
+        if (report.verdict_reason.starts_with(kBootTimeoutReason))
+            return fail("boot-timeout", report.verdict_reason);
+        return fail("timeout", "timeout; duration=" + format_seconds(timeout_s));
     default: return fail("exit-status", "exit status " + std::to_string(how.exit_code.value_or(-1)) + ": " + why);
     }
 }

@@ -68,4 +68,27 @@ ShellWords split_shell_words(std::string_view text)
     return out;
 }
 
+std::string shell_quote(std::string_view word)
+{
+    constexpr std::string_view kSafe = "_@%+=:,./-";
+    bool safe = !word.empty() && std::all_of(word.begin(), word.end(), [&](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               kSafe.find(c) != std::string_view::npos;
+    });
+    if (safe)
+        return std::string(word);
+    std::string out = "'";
+    for (char c : word)
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+std::string command_line(const std::vector<std::string>& argv)
+{
+    std::string out;
+    for (const auto& a : argv)
+        out += (out.empty() ? "" : " ") + shell_quote(a);
+    return out;
+}
+
 }  // namespace cr3rig::suite

@@ -19,4 +19,9 @@ struct ShellWords {
 // Throws BadInput on an unterminated quote or a trailing backslash.
 ShellWords split_shell_words(std::string_view text);
 
+// The reverse, for commands people copy into a shell: a word of only safe characters
+// as it is, any other in '...' (a ' in it as '\''), the empty word as ''.
+std::string shell_quote(std::string_view word);
+std::string command_line(const std::vector<std::string>& argv);  // the words quoted, blank-separated
+
 }  // namespace cr3rig::suite

@@ -13,6 +13,8 @@
 #include <climits>
 #include <cstring>
 #include <deque>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 
@@ -21,6 +23,7 @@
 #include "suite/file_text.hpp"
 #include "suite/guest_report.hpp"
 #include "suite/result_mapping.hpp"
+#include "suite/shell_words.hpp"
 
 extern char** environ;
 
@@ -40,6 +43,7 @@ struct Child {
     EntryTimeout timeout;
     std::string guest;
     std::filesystem::path log;
+    std::filesystem::path json;  // what the child's --json writes
 };
 
 // Kills and reaps whatever still runs when run_tests() leaves early (an exception, a
@@ -57,14 +61,6 @@ struct Children {
         running.clear();
     }
 };
-
-std::string command_line(const std::vector<std::string>& argv)
-{
-    std::string out;
-    for (const auto& a : argv)
-        out += (out.empty() ? "" : " ") + (a.find_first_of(" '\"\\") == std::string::npos ? a : "'" + a + "'");
-    return out;
-}
 
 // An entry that could not be started (its log cannot be written, exec failed: E2BIG
 // for a command line longer than the OS takes): it fails with this reason, and the
@@ -144,6 +140,7 @@ Child start(const PlannedTest& test, size_t index, const RunnerOptions& options)
     c.timeout = entry_timeout(options, e);
     c.guest = guest_argument(e.file, options.manifest_dir);
     c.log = options.log_dir / (e.name + ".log");
+    c.json = json_path(options, e);
     c.start = Clock::now();
     c.kill_at = c.start + std::chrono::duration_cast<Clock::duration>(
                               std::chrono::duration<double>(c.timeout.seconds + options.kill_grace_s));
@@ -155,6 +152,23 @@ Child start(const PlannedTest& test, size_t index, const RunnerOptions& options)
         throw std::runtime_error(std::string("pidfd_open failed (the runner needs Linux 5.3): ") + std::strerror(errno));
     }
     return c;
+}
+
+// The replay token in the child's --json, if it wrote one (a trap-engine run under
+// an nth: policy); "" when there is none or the file is not what `cr3rig run` writes.
+std::string replay_token_in(const std::filesystem::path& json)
+{
+    std::ifstream in(json);
+    if (!in)
+        return {};
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        return {};
+    auto engine = j.find("trap_engine");
+    if (engine == j.end() || !engine->is_object())
+        return {};
+    auto token = engine->find("replay_token");
+    return token != engine->end() && token->is_string() ? token->get<std::string>() : std::string();
 }
 
 TestResult finish(const Child& c, const ManifestEntry& entry, bool killed)
@@ -175,6 +189,8 @@ TestResult finish(const Child& c, const ManifestEntry& entry, bool killed)
     r.seconds = std::chrono::duration<double>(Clock::now() - c.start).count();
     r.log_path = c.log.string();
     r.log_tail = log_tail(log);
+    r.guest = c.guest;
+    r.replay_token = replay_token_in(c.json);
     return r;
 }
 
@@ -326,6 +342,11 @@ std::vector<TestResult> Scheduler::finished()
 
 }  // namespace
 
+std::filesystem::path json_path(const RunnerOptions& options, const ManifestEntry& entry)
+{
+    return options.log_dir / (entry.name + ".json");
+}
+
 std::string guest_argument(const std::string& file, const std::filesystem::path& manifest_dir)
 {
     if (file.starts_with(kBuiltinPrefix) || std::filesystem::path(file).is_absolute())
@@ -346,14 +367,20 @@ std::vector<std::string> child_command(const RunnerOptions& options, const Manif
     char timeout[32];
     std::snprintf(timeout, sizeof timeout, "%g", timeout_s);
     // --name=value: a value that starts with '-' stays a value.
-    std::vector<std::string> argv = {options.cr3rig, "run", std::string("--timeout=") + timeout,
-                                     "--memory=" + std::to_string(entry.memory_mib.value_or(kDefaultGuestMemoryMiB))};
+    std::vector<std::string> argv = {options.cr3rig, "run", std::string("--timeout=") + timeout};
+    if (options.boot_timeout_s) {
+        std::snprintf(timeout, sizeof timeout, "%g", *options.boot_timeout_s);
+        argv.push_back(std::string("--boot-timeout=") + timeout);
+    }
+    argv.push_back("--memory=" + std::to_string(entry.memory_mib.value_or(kDefaultGuestMemoryMiB)));
     if (entry.vcpus > 1)
         argv.push_back("--smp=" + std::to_string(entry.vcpus));
     if (!entry.cpu.empty())
         argv.push_back("--cpu=" + entry.cpu);
     if (!entry.cmdline.empty())
         argv.push_back("--cmdline=" + entry.cmdline);
+    argv.insert(argv.end(), entry.rig_params.begin(), entry.rig_params.end());
+    argv.push_back("--json=" + json_path(options, entry).string());
     argv.push_back("--");
     argv.push_back(guest_argument(entry.file, options.manifest_dir));
     return argv;

@@ -1,5 +1,6 @@
 // Runs the planned tests of a manifest, -j at a time, each as a child process
-// `cr3rig run --timeout=T --memory=M [--smp=N] [--cpu=SPEC] [--cmdline=TEXT] -- GUEST`
+// `cr3rig run --timeout=T [--boot-timeout=B] --memory=M [--smp=N] [--cpu=SPEC]
+// [--cmdline=TEXT] [cr3rig_params...] --json=LOGDIR/NAME.json -- GUEST`
 // whose stdout and stderr go to LOGDIR/NAME.log. A child that outlives its deadline by the grace period is killed.
 // SIGINT/SIGTERM to the runner end the children too (run_tests).
 #pragma once
@@ -26,6 +27,7 @@ struct RunnerOptions {
     unsigned jobs = 1;
     double default_timeout_s = kDefaultTimeoutS;  // for entries without a timeout
     std::optional<double> max_timeout_s;          // --max-timeout: caps every entry's, its own included
+    std::optional<double> boot_timeout_s;         // --boot-timeout: no console output this long fails a test
     // `cr3rig run` stops itself at its deadline; the runner waits this much longer
     // before it kills the child (kvm-unit-tests: timeout -k 1s).
     double kill_grace_s = 5;
@@ -35,6 +37,9 @@ struct RunnerOptions {
 // The GUEST argument of an entry's `cr3rig run`: builtin:NAME as written, a relative
 // path resolved against the manifest's directory.
 std::string guest_argument(const std::string& file, const std::filesystem::path& manifest_dir);
+
+// Where an entry's `cr3rig run --json` goes: LOGDIR/NAME.json, beside its log.
+std::filesystem::path json_path(const RunnerOptions& options, const ManifestEntry& entry);
 
 // An entry's deadline: its timeout, else the default, at most max_timeout_s;
 // `capped_from` is what the cap lowered.

@@ -25,6 +25,8 @@ struct TestResult {
     double seconds = 0;
     std::string log_path;  // empty when it did not run
     std::string log_tail;  // the last lines of that log
+    std::string guest;         // the GUEST argument it ran with
+    std::string replay_token;  // a trap-engine run's, when one replays it (`cr3rig replay TOKEN GUEST`)
 
     // What a report names as the reason of a failure: the guest's first FAIL line if
     // it printed one, else the detail.

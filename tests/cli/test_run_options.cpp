@@ -106,3 +106,14 @@ TEST_CASE("cr3rig test: an entry too long for the OS fails with its reason, the 
     CHECK_THAT(text, Catch::Contains("  cause: not-started\n") && Catch::Contains("ok 2 - hello # SKIP"));
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("run --boot-timeout and --json, and test --boot-timeout and --json, refuse what they cannot use")
+{
+    check_usage_error("run --boot-timeout nan builtin:hello", "--boot-timeout");
+    check_usage_error("run --boot-timeout 0 builtin:hello", "--boot-timeout");
+    check_usage_error("run --json /nonexistent/dir/run.json builtin:hello", "cannot write --json /nonexistent/dir/run.json");
+    check_usage_error("run --json /nonexistent/dir/pair.json", "cannot write --json /nonexistent/dir/pair.json");
+    check_usage_error("test " CR3RIG_SOURCE_DIR "/guest/unittests.cfg --boot-timeout -1", "--boot-timeout");
+    check_usage_error("test " CR3RIG_SOURCE_DIR "/guest/unittests.cfg --json /nonexistent/dir/t.json",
+                      "cannot write --json /nonexistent/dir/t.json");
+}

@@ -187,7 +187,7 @@ TEST_CASE("the verdict line starts a line of its own after a console line withou
     INFO(run.output);
     CHECK(run.exit_code == 0);
     CHECK_THAT(run.output, Catch::Contains("PASS  dummy"));
-    std::string log = read_file((out / "logs" / "dummy.log").string());
+    std::string log = read_file((out / "logs" / "latest" / "dummy.log").string());
     INFO(log);
     CHECK_THAT(log, Catch::Contains("\nDummy Hello World!\ncr3rig: " + (kut_dir() / "dummy.flat").string() + ": PASS: "));
 }

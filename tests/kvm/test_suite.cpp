@@ -1,6 +1,7 @@
 // `cr3rig test` end to end on real guests: our own manifest passes with valid TAP and
-// JUnit reports, the negative guests are each reported as FAIL for their reason, and
-// SIGINT ends the runner's children and leaves valid reports.
+// JUnit reports, the negative guests are each reported as FAIL for their reason,
+// SIGINT ends the runner's children and leaves valid reports, and each run keeps its
+// logs in a folder of its own and ends with every failure's rerun (and replay) command.
 #include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,7 @@ struct SuiteRun {
     std::string tap() const { return (dir / "out.tap").string(); }
     std::string junit() const { return (dir / "out.xml").string(); }
     std::filesystem::path logs() const { return dir / "logs"; }
+    std::filesystem::path run_logs() const { return logs() / "latest"; }  // the run's own folder
 };
 
 SuiteRun run_suite(const std::string& name, const std::string& manifest_and_flags)
@@ -97,8 +100,8 @@ TEST_CASE("cr3rig test guest/unittests.cfg passes, with valid TAP and JUnit repo
     CHECK_THAT(xpath(run.junit(), "string(//testcase[@name=\"hello\"]/system-out)"),
                Catch::Contains("hello from cr3rig guest"));
 
-    CHECK_THAT(read_file((run.logs() / "hello.log").string()), Catch::Contains("hello from cr3rig guest\n"));
-    CHECK_FALSE(std::filesystem::exists(run.logs() / "hello-arm64.log"));
+    CHECK_THAT(read_file((run.run_logs() / "hello.log").string()), Catch::Contains("hello from cr3rig guest\n"));
+    CHECK_FALSE(std::filesystem::exists(run.run_logs() / "hello-arm64.log"));
 }
 
 TEST_CASE("cr3rig test reports each negative guest as FAIL for its reason and exits 1")
@@ -240,4 +243,53 @@ TEST_CASE("SIGINT to cr3rig test ends its cr3rig run children and leaves valid r
     REQUIRE(xml_well_formed(junit));
     CHECK(xpath(junit, "string(/testsuites/testsuite/@tests)") == "1");
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("cr3rig test: a folder per run, failures with log, rerun and replay, --boot-timeout and --json")
+{
+    auto dir = std::filesystem::temp_directory_path() / "cr3rig-kvm-suite-people";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "m.cfg") << "[hello]\nfile = builtin:hello\n"
+                                    "[seed]\nfile = builtin:lazytlb-buggy\ncr3rig_params = --inject nth:2:0\n"
+                                    "[silent]\nfile = builtin:silent\ntimeout = 600\n";
+    std::string command = cli("test " + (dir / "m.cfg").string() + " -j 2 --boot-timeout 1 --logs " +
+                              (dir / "logs").string() + " --json " + (dir / "out.json").string());
+    auto first = run_command(command);
+    INFO(first.output);
+    CHECK(first.exit_code == 1);
+    // The silent guest fails at the boot deadline, not after its 600 s.
+    check_line(first.output, R"(FAIL  silent +[0-9.]+ s  no output from the guest in 1 s)");
+    check_line(first.output, R"(  FAIL seed: stale-cr3-write: at write_cr3 .*)");
+    check_line(first.output, R"(    rerun:  \S+ test \S+/m.cfg --boot-timeout=1 --only seed)");
+    check_line(first.output, R"(    replay: \S+ replay cr3rig1-[0-9a-f]{16}-2-0-32-16 builtin:lazytlb-buggy)");
+    check_line(first.output, R"(    rerun:  \S+ test \S+/m.cfg --boot-timeout=1 --only silent)");
+    CHECK_THAT(first.output, !Catch::Contains("--only hello"));  // it passed
+    CHECK(first.output.find('\033') == std::string::npos);       // no colour off a terminal
+
+    auto j = nlohmann::json::parse(read_file((dir / "out.json").string()));
+    REQUIRE(j["tests"].size() == 3);
+    const auto& seed = j["tests"][1];
+    CHECK(seed["name"] == "seed");
+    CHECK(seed["verdict"] == "FAIL");
+    CHECK(seed["exit_code"] == 1);
+    CHECK(seed["cause"] == "fail");
+    CHECK_THAT(seed["replay_token"].get<std::string>(), Catch::StartsWith("cr3rig1-"));
+    CHECK(j["tests"][2]["cause"] == "boot-timeout");
+    CHECK(j["tests"][2]["exit_code"] == 124);
+    std::filesystem::path first_logs = j["logs"].get<std::string>();
+    CHECK_THAT(read_file(seed["log"].get<std::string>()), Catch::Contains("FINDING stale-cr3-write"));
+    CHECK(read_file((first_logs / "results.json").string()) == read_file((dir / "out.json").string()));
+
+    // The rerun command, as printed, runs the one test again, into a folder of its own.
+    std::string rerun = seed["rerun"];
+    auto again = run_command(rerun + " --logs " + (dir / "logs").string());
+    INFO(again.output);
+    CHECK(again.exit_code == 1);
+    CHECK_THAT(again.output, Catch::Contains("1 tests: 0 passed, 1 failed, 0 skipped"));
+    auto latest = std::filesystem::read_symlink(dir / "logs" / "latest");
+    CHECK(latest != first_logs.filename());
+    CHECK(std::filesystem::exists(first_logs / "seed.log"));  // the first run's logs are kept
+    CHECK(std::filesystem::exists(first_logs / "hello.log"));
+    CHECK_FALSE(std::filesystem::exists(dir / "logs" / latest / "hello.log"));
 }

@@ -1,15 +1,19 @@
 #!/bin/sh
 # Stands in for `cr3rig run` in the runner's unit tests, which need no KVM: the guest's
 # name says how this "run" ends. Called as:
-#   run --timeout=T --memory=M [--smp=N] [--cpu=SPEC] [--cmdline=TEXT] -- GUEST
+#   run --timeout=T [--boot-timeout=B] --memory=M [--smp=N] [--cpu=SPEC] [--cmdline=TEXT]
+#       [--inject=POLICY...] --json=FILE -- GUEST
 # A --cpu starting with "nope" is a configuration it cannot give: exit 4 with the reason
 # on its last line, as `cr3rig run` does.
 [ "$1" = run ] || exit 99
 shift
-timeout='' cmdline='' memory='' smp=1 cpu=''
+timeout='' boot='' cmdline='' memory='' smp=1 cpu='' json='' rig=''
 while [ "$1" != "--" ]; do
   case "$1" in
     --timeout=*) timeout=${1#--timeout=} ;;
+    --boot-timeout=*) boot=${1#--boot-timeout=} ;;
+    --json=*) json=${1#--json=} ;;
+    --inject=*|--trap-backend=*|--rig-clock=*) rig="$rig $1" ;;
     --memory=*) memory=${1#--memory=} ;;
     --smp=*) smp=${1#--smp=} ;;
     --cpu=*) cpu=${1#--cpu=} ;;
@@ -20,6 +24,7 @@ while [ "$1" != "--" ]; do
 done
 guest=$2
 echo "fake: timeout=$timeout memory=$memory smp=$smp cpu=$cpu cmdline=$cmdline"
+echo "fake: boot=$boot rig=$rig json=$json"
 case "$cpu" in
   nope*) echo "cr3rig: -cpu $cpu: no such CPU model" >&2; exit 4 ;;
 esac
@@ -43,6 +48,10 @@ case "$guest" in
   builtin:fail) echo "FAIL: two"; echo "cr3rig: $guest: FAIL: guest exit code 1 [1.0 ms]" >&2; exit 1 ;;
   builtin:skip) echo "cr3rig: SKIP: no usable KVM: fake" >&2; exit 4 ;;
   builtin:timeout) echo "cr3rig: $guest: TIMEOUT: deadline reached [1.0 ms]" >&2; exit 124 ;;
+  builtin:silent) echo "cr3rig: $guest: TIMEOUT: no output from the guest in $boot s [1.0 ms]" >&2; exit 124 ;;
+  builtin:token)  # a trap-engine run that found something, with its replay token in --json
+    echo '{"verdict": "FAIL", "trap_engine": {"replay_token": "cr3rig1-00000000000000aa-2-0-32-16"}}' > "$json"
+    echo "cr3rig: $guest: FAIL: stale-cr3-write: at write_cr3 [1.0 ms]" >&2; exit 1 ;;
   builtin:hang) exec sleep 1000 ;;  # ignores its deadline: the runner must kill it
   builtin:segv) kill -SEGV $$ ;;
   builtin:meet-a) meet meet-a meet-b ;;

@@ -106,11 +106,14 @@ TEST_CASE("the child's command line carries smp, -cpu and -m, and RAM is QEMU's 
     RunnerOptions options;
     options.cr3rig = "/bin/cr3rig";
     options.manifest_dir = "/k";
-    CHECK(child_command(options, m.entries[0], 90) ==
-          std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=90", "--memory=128", "--", "/k/a.flat"});
+    options.log_dir = "/l";
+    CHECK(child_command(options, m.entries[0], 90) == std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=90",
+                                                                               "--memory=128", "--json=/l/plain.json",
+                                                                               "--", "/k/a.flat"});
     CHECK(child_command(options, m.entries[1], 30) ==
           std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=30", "--memory=2048", "--smp=2",
-                                   "--cpu=qemu64,+x2apic", "--cmdline=x y", "--", "/k/apic.flat"});
+                                   "--cpu=qemu64,+x2apic", "--cmdline=x y", "--json=/l/x2apic.json", "--",
+                                   "/k/apic.flat"});
 }
 
 TEST_CASE("the cap of --max-timeout applies to every entry's timeout, its own included, and says what it lowered", "[suite]")

@@ -130,7 +130,8 @@ qemu_params = -cpu nope,+x
     // Each run's stdout and stderr in LOGDIR/NAME.log, after the command that ran.
     std::string log = read_file((run.logs / "args.log").string());
     CHECK_THAT(log, Catch::StartsWith("cr3rig test: running " + std::string(kFake) +
-                                      " run --timeout=90 --memory=128 '--cmdline=-a b c' -- builtin:pass\n"));
+                                      " run --timeout=90 --memory=128 '--cmdline=-a b c' --json=" +
+                                      (run.logs / "args.json").string() + " -- builtin:pass\n"));
     CHECK_THAT(log, Catch::Contains("fake: timeout=90 memory=128 smp=1 cpu= cmdline=-a b c\n"));
     CHECK(run["args"].log_path == (run.logs / "args.log").string());
     CHECK_THAT(read_file((run.logs / "fail.log").string()), Catch::Contains("cr3rig: builtin:fail: FAIL:"));
@@ -167,11 +168,22 @@ TEST_CASE("the child's command line: --cmdline only with arguments, paths resolv
     RunnerOptions options;
     options.cr3rig = "/bin/cr3rig";
     options.manifest_dir = "/m";
+    options.log_dir = "/logs/run-1";
+    plain.name = "plain";
+    with_args.name = "with-args";
+    CHECK(child_command(options, plain, 90) == std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=90",
+                                                                        "--memory=128", "--json=/logs/run-1/plain.json",
+                                                                        "--", "builtin:hello"});
+    CHECK(child_command(options, with_args, 2.5) ==
+          std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=2.5", "--memory=128", "--cmdline=-v one",
+                                   "--json=/logs/run-1/with-args.json", "--", "/m/guests/x.elf"});
+    // --boot-timeout for every entry; cr3rig_params' trap-engine options as written.
+    options.boot_timeout_s = 5;
+    plain.rig_params = {"--inject", "nth:2:0", "--trap-backend=port"};
     CHECK(child_command(options, plain, 90) ==
-          std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=90", "--memory=128", "--", "builtin:hello"});
-    CHECK(child_command(options, with_args, 2.5) == std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=2.5",
-                                                                             "--memory=128", "--cmdline=-v one", "--",
-                                                                             "/m/guests/x.elf"});
+          std::vector<std::string>{"/bin/cr3rig", "run", "--timeout=90", "--boot-timeout=5", "--memory=128", "--inject",
+                                   "nth:2:0", "--trap-backend=port", "--json=/logs/run-1/plain.json", "--",
+                                   "builtin:hello"});
     CHECK(guest_argument("/abs/g.elf", "/m") == "/abs/g.elf");
     CHECK(guest_argument("../g.elf", "/m/sub") == "/m/g.elf");
 }
