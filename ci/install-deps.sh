@@ -12,7 +12,9 @@ packages=(
   clang libclang-rt-14-dev  # ci/fuzz.sh: libFuzzer targets with ASan + UBSan
   qemu-system-x86  # the peer of the multiboot tests and benchmark (tests/qemu)
   gdb  # drives QEMU's gdb stub: the do-it-yourself CR3 traps the benchmark compares with
+  nodejs shellcheck  # ci/lint-workflows.sh: its linters (from npm) run on Node.js; ShellCheck reads run: scripts
 )
+command -v npm >/dev/null || packages+=(npm)  # not where Node.js brought its own (NodeSource's conflicts with Debian's)
 
 missing=()
 for p in "${packages[@]}"; do
