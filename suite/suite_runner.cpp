@@ -154,21 +154,29 @@ Child start(const PlannedTest& test, size_t index, const RunnerOptions& options)
     return c;
 }
 
-// The replay token in the child's --json, if it wrote one (a trap-engine run under
-// an nth: policy); "" when there is none or the file is not what `cr3rig run` writes.
-std::string replay_token_in(const std::filesystem::path& json)
+// The text at `key` of a JSON object, "" when it is not there or not text.
+std::string text_at(const nlohmann::json& object, const char* key)
+{
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// From the child's --json, when it wrote one and ran the trap engine: its injection
+// policy and replay token (one only for nth: policies). Left empty otherwise, also
+// when the file is not what `cr3rig run` writes.
+void read_trap_engine(const std::filesystem::path& json, TestResult& r)
 {
     std::ifstream in(json);
     if (!in)
-        return {};
+        return;
     nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
     if (j.is_discarded() || !j.is_object())
-        return {};
+        return;
     auto engine = j.find("trap_engine");
     if (engine == j.end() || !engine->is_object())
-        return {};
-    auto token = engine->find("replay_token");
-    return token != engine->end() && token->is_string() ? token->get<std::string>() : std::string();
+        return;
+    r.inject = text_at(*engine, "inject");
+    r.replay_token = text_at(*engine, "replay_token");
 }
 
 TestResult finish(const Child& c, const ManifestEntry& entry, bool killed)
@@ -190,7 +198,7 @@ TestResult finish(const Child& c, const ManifestEntry& entry, bool killed)
     r.log_path = c.log.string();
     r.log_tail = log_tail(log);
     r.guest = c.guest;
-    r.replay_token = replay_token_in(c.json);
+    read_trap_engine(c.json, r);
     return r;
 }
 

@@ -77,6 +77,9 @@ void write_failures(std::ostream& out, const std::vector<TestResult>& results, c
         out << "    rerun:  " << rerun.test_command(r) << "\n";
         if (std::string replay = rerun.replay_command(r); !replay.empty())
             out << "    replay: " << replay << "\n";
+        else if (!r.inject.empty())  // the trap engine ran, but not one schedule: the rerun is the replay
+            out << "    replay: no token: --inject " << r.inject
+                << " is not one campaign schedule (nth:N:K is); the rerun repeats it on the rig clock\n";
     }
 }
 

@@ -27,6 +27,7 @@ struct TestResult {
     std::string log_tail;  // the last lines of that log
     std::string guest;         // the GUEST argument it ran with
     std::string replay_token;  // a trap-engine run's, when one replays it (`cr3rig replay TOKEN GUEST`)
+    std::string inject;        // a trap-engine run's policy ("after-read"); "" without the trap engine
 
     // What a report names as the reason of a failure: the guest's first FAIL line if
     // it printed one, else the detail.

@@ -50,7 +50,7 @@ case "$guest" in
   builtin:timeout) echo "cr3rig: $guest: TIMEOUT: deadline reached [1.0 ms]" >&2; exit 124 ;;
   builtin:silent) echo "cr3rig: $guest: TIMEOUT: no output from the guest in $boot s [1.0 ms]" >&2; exit 124 ;;
   builtin:token)  # a trap-engine run that found something, with its replay token in --json
-    echo '{"verdict": "FAIL", "trap_engine": {"replay_token": "cr3rig1-00000000000000aa-2-0-32-16"}}' > "$json"
+    echo '{"verdict": "FAIL", "trap_engine": {"inject": "nth:2:0", "replay_token": "cr3rig1-00000000000000aa-2-0-32-16"}}' > "$json"
     echo "cr3rig: $guest: FAIL: stale-cr3-write: at write_cr3 [1.0 ms]" >&2; exit 1 ;;
   builtin:hang) exec sleep 1000 ;;  # ignores its deadline: the runner must kill it
   builtin:segv) kill -SEGV $$ ;;

@@ -45,19 +45,19 @@ std::vector<TestResult> sample_results()
 {
     TestResult pass{.name = "hello", .outcome = Outcome::Pass, .detail = "3 tests", .cause = "", .guest_failures = {},
                     .exit_code = 0, .seconds = 0.0123, .log_path = "logs/hello.log", .log_tail = "hello\n",
-                    .guest = "", .replay_token = ""};
+                    .guest = "", .replay_token = "", .inject = ""};
     TestResult fail{.name = "report-fail", .outcome = Outcome::Fail, .detail = "5 tests, 1 unexpected failures",
                     .cause = "fail", .guest_failures = {"FAIL: a < b && \"c\" > 'd'", "XPASS: \x1b[31mred\x1b[0m"},
                     .exit_code = 1, .seconds = 1.5, .log_path = "logs/report-fail.log",
                     .log_tail = std::string("bell \x07 nul ") + '\0' + " bad utf8 \xff\xfe ]]> & <tag>\r\nend\n",
                     .guest = "",
-                    .replay_token = ""};
+                    .replay_token = "", .inject = ""};
     TestResult crash{.name = "triple-fault", .outcome = Outcome::Fail, .detail = "crash: triple fault", .cause = "crash",
                      .guest_failures = {}, .exit_code = 3, .seconds = 0.02, .log_path = "logs/tf.log", .log_tail = "",
-                     .guest = "", .replay_token = ""};
+                     .guest = "", .replay_token = "", .inject = ""};
     TestResult skip{.name = "smp2", .outcome = Outcome::Skip, .detail = "smp = 2 (cr3rig runs one vCPU) # not a directive",
                     .cause = "", .guest_failures = {}, .exit_code = {}, .seconds = 0, .log_path = "", .log_tail = "",
-                    .guest = "", .replay_token = ""};
+                    .guest = "", .replay_token = "", .inject = ""};
     return {pass, fail, crash, skip};
 }
 

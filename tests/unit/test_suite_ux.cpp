@@ -116,6 +116,13 @@ TEST_CASE("after the summary each failure has its reason, log, rerun and replay"
                        "  FAIL mb-fail: FAIL: this check fails on purpose\n"
                        "    log:    logs/run-1/mb-fail.log\n"
                        "    rerun:  cr3rig test 'my tests.cfg' --timeout=30 --only mb-fail\n");
+    // A trap-engine run without a token (after-read): why, and that the rerun is its replay.
+    TestResult every = failed("every", "stale write");
+    every.inject = "after-read";
+    std::ostringstream why;
+    write_failures(why, {every}, kRerun);
+    CHECK_THAT(why.str(), Catch::EndsWith("    replay: no token: --inject after-read is not one campaign schedule "
+                                          "(nth:N:K is); the rerun repeats it on the rig clock\n"));
     std::ostringstream none;
     write_failures(none, {passed("hello")}, kRerun);
     CHECK(none.str().empty());
@@ -192,6 +199,7 @@ TEST_CASE("the runner passes --boot-timeout, names the boot timeout and keeps th
     CHECK_THAT(cr3rig::testing::read_file((dir / "logs" / "silent.log").string()), Catch::Contains("fake: boot=2 "));
     CHECK(results[1].outcome == Outcome::Fail);
     CHECK(results[1].replay_token == "cr3rig1-00000000000000aa-2-0-32-16");
+    CHECK(results[1].inject == "nth:2:0");
     CHECK(results[1].guest == "builtin:token");
     CHECK_THAT(cr3rig::testing::read_file((dir / "logs" / "token.log").string()),
                Catch::Contains("rig= --inject=nth:2:0 json=" + (dir / "logs" / "token.json").string()));
