@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-14-dev  # ci/fuzz.sh: libFuzzer targets with ASan + UBSan
   qemu-system-x86  # the peer of the multiboot tests and benchmark (tests/qemu)
   gdb  # drives QEMU's gdb stub: the do-it-yourself CR3 traps the benchmark compares with
+  help2man dpkg-dev  # the Debian package (ci/package.sh): its man page, its Depends (dpkg-shlibdeps)
 )
 
 missing=()
