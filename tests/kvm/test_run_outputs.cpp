@@ -26,7 +26,7 @@ std::filesystem::path temp_file(const std::string& name)
 
 }  // namespace
 
-TEST_CASE("--boot-timeout ends a guest that prints nothing, one or two vCPUs, with its reason")
+TEST_CASE("run --boot-timeout ends a guest that prints nothing, one or two vCPUs, with its reason")
 {
     // silent never prints: whatever the host's load, the boot deadline is the one that passes.
     for (const char* smp : {"1", "2"}) {
@@ -41,7 +41,7 @@ TEST_CASE("--boot-timeout ends a guest that prints nothing, one or two vCPUs, wi
     CHECK_THAT(trapped.output, Catch::Contains("no output from the guest in 1 s"));
 }
 
-TEST_CASE("--boot-timeout gives way to the run's deadline once the guest has printed")
+TEST_CASE("run --boot-timeout gives way to the run's deadline once the guest has printed")
 {
     // hello prints at once and passes; hang prints at once and runs on to --timeout.
     auto hello = run_command(cli("run --boot-timeout 60 builtin:hello"));
@@ -87,7 +87,7 @@ TEST_CASE("run --json writes the verdict, findings, statistics and a replay toke
                                                   f["site"].get<std::string>()));
 }
 
-TEST_CASE("run --json - puts only the JSON on stdout; after-read and no trap engine give no token")
+TEST_CASE("run --json - puts only the JSON on stdout, and after-read and no trap engine give no token")
 {
     auto hello = run_command("(" + cli("run --json - builtin:hello") + " 2>/dev/null)");
     REQUIRE(hello.exit_code == 0);

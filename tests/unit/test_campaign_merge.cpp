@@ -109,7 +109,7 @@ TEST_CASE("an interrupted shard leaves valid files that merge as incomplete")
     CHECK_THAT(merged.incomplete[0], Catch::Contains("shard 1/1") && Catch::Contains("did not finish"));
 }
 
-TEST_CASE("--out must be a directory that takes files, checked before anything runs")
+TEST_CASE("campaign --out must be a directory that takes files, checked before anything runs")
 {
     TempDir t("check");
     std::ofstream(t.path / "a-file") << "x";
