@@ -38,8 +38,15 @@ PatchedRun run_with(const std::string& guest, TrapBackend backend, const std::st
     TrapOptions options;
     options.backend = backend;
     options.policy = InjectionPolicy::parse(policy);
+    // A fault storm (the seed's livelock) is one event here: how many faults it lasts
+    // is not exact under host load (about 1 run in 40 under four CPU hogs counts one
+    // fewer, on any backend: a tick pending at the #PF entry is delivered a fault later
+    // on kvm_pvm; docs/reliability.md, issue 14), as the determinism test leaves out.
     options.on_event = [&run](const TrapEvent& e) {
-        run.events.emplace_back(e.kind, e.rip, e.value, e.instruction);
+        EventKey key{e.kind, e.rip, e.value, e.instruction};
+        if (e.kind == EventKind::PageFault && !run.events.empty() && run.events.back() == key)
+            return;
+        run.events.push_back(std::move(key));
     };
     ElfImage image = guest_image(guest);
     RunOptions run_options;
