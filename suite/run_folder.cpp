@@ -43,7 +43,12 @@ std::filesystem::path new_run_folder(const std::filesystem::path& parent, std::t
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "run-%Y%m%d-%H%M%S", &local);
     for (int n = 1; n <= kMaxSameSecond; n++) {
-        std::filesystem::path folder = parent / (n == 1 ? std::string(stamp) : stamp + ("-" + std::to_string(n)));
+        std::string name = stamp;
+        if (n > 1) {  // appended piece by piece: g++ 12 -O3 warns (-Wrestrict, a false positive) on "-" + string
+            name += '-';
+            name += std::to_string(n);
+        }
+        std::filesystem::path folder = parent / name;
         // create_directory is false for a folder that exists: an earlier run's, kept.
         if (std::filesystem::create_directory(folder, ec)) {
             point_latest_at(parent, folder);

@@ -86,8 +86,11 @@ std::string shell_quote(std::string_view word)
 std::string command_line(const std::vector<std::string>& argv)
 {
     std::string out;
-    for (const auto& a : argv)
-        out += (out.empty() ? "" : " ") + shell_quote(a);
+    for (const auto& a : argv) {
+        if (!out.empty())
+            out += ' ';
+        out += shell_quote(a);
+    }
     return out;
 }
 
