@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 #include "common/errors.hpp"
@@ -78,9 +79,19 @@ JsonFile::JsonFile(std::string path) : path_(std::move(path))
         file_.reset(stdout);
         return;
     }
+    std::error_code ec;
+    made_here_ = !std::filesystem::exists(std::filesystem::symlink_status(path_, ec));
     file_.reset(std::fopen(path_.c_str(), "w"));
     if (!file_)
         throw BadInput("cannot write --json " + path_ + ": " + std::strerror(errno));
+}
+
+JsonFile::~JsonFile()
+{
+    if (!written_ && made_here_) {
+        file_.reset();
+        std::remove(path_.c_str());
+    }
 }
 
 void JsonFile::write(const nlohmann::json& object)
@@ -90,6 +101,7 @@ void JsonFile::write(const nlohmann::json& object)
     std::string text = object.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     if (std::fwrite(text.data(), 1, text.size(), file_.get()) != text.size() || std::fflush(file_.get()) != 0)
         throw std::runtime_error("cannot write --json " + path_ + ": " + std::strerror(errno));
+    written_ = true;
 }
 
 }  // namespace cr3rig::cli

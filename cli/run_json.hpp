@@ -26,10 +26,16 @@ nlohmann::json run_json(const std::string& guest, const RunResult& result, const
 
 // The file, opened before the run: a path that cannot be written is bad input (exit
 // 2); "-" is stdout (the guest's console then is not echoed there). A write that fails
-// after the run is a host I/O error (std::runtime_error naming the path, exit 3).
+// after the run is a host I/O error (std::runtime_error naming the path, exit 3). A
+// run that ends without a verdict (no usable KVM, a bad image) leaves no file it made
+// behind, rather than an empty one a script would read as broken JSON (a path that was
+// there before, /dev/null say, is never removed).
 class JsonFile {
 public:
     explicit JsonFile(std::string path);
+    JsonFile(const JsonFile&) = delete;
+    JsonFile& operator=(const JsonFile&) = delete;
+    ~JsonFile();
     bool is_stdout() const { return path_ == "-"; }
     void write(const nlohmann::json& object);
 
@@ -43,6 +49,8 @@ private:
     };
     std::string path_;
     std::unique_ptr<std::FILE, Closer> file_;
+    bool made_here_ = false;  // the path did not exist before
+    bool written_ = false;
 };
 
 }  // namespace cr3rig::cli

@@ -117,3 +117,23 @@ TEST_CASE("run --boot-timeout and --json, and test --boot-timeout and --json, re
     check_usage_error("test " CR3RIG_SOURCE_DIR "/guest/unittests.cfg --json /nonexistent/dir/t.json",
                       "cannot write --json /nonexistent/dir/t.json");
 }
+
+TEST_CASE("run --json leaves no file it made when the run ends without a verdict, and never removes one that was there")
+{
+    auto dir = std::filesystem::temp_directory_path() / "cr3rig-cli-run-json";
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    // No usable KVM (exit 4): no verdict, no JSON.
+    auto skipped = run_command(no_kvm("run --json " + (dir / "new.json").string() + " builtin:hello"));
+    CHECK(skipped.exit_code == 4);
+    CHECK_FALSE(std::filesystem::exists(dir / "new.json"));
+    // A path that was there (an earlier result, a device) is the user's: truncated as
+    // opened for writing, never removed.
+    std::ofstream(dir / "old.json") << "{}";
+    auto again = run_command(no_kvm("run --json " + (dir / "old.json").string() + " builtin:hello"));
+    CHECK(again.exit_code == 4);
+    CHECK(std::filesystem::exists(dir / "old.json"));
+    auto to_null = run_command(no_kvm("run --json /dev/null builtin:hello"));
+    CHECK(to_null.exit_code == 4);
+    CHECK(std::filesystem::exists("/dev/null"));
+}
