@@ -372,14 +372,16 @@ EntryTimeout entry_timeout(const RunnerOptions& options, const ManifestEntry& en
 
 std::vector<std::string> child_command(const RunnerOptions& options, const ManifestEntry& entry, double timeout_s)
 {
-    char timeout[32];
-    std::snprintf(timeout, sizeof timeout, "%g", timeout_s);
-    // --name=value: a value that starts with '-' stays a value.
-    std::vector<std::string> argv = {options.cr3rig, "run", std::string("--timeout=") + timeout};
-    if (options.boot_timeout_s) {
-        std::snprintf(timeout, sizeof timeout, "%g", *options.boot_timeout_s);
-        argv.push_back(std::string("--boot-timeout=") + timeout);
-    }
+    // "--timeout=90", "--boot-timeout=2.5": --name=value, so that a value that starts
+    // with '-' stays a value.
+    auto seconds_option = [](const char* flag, double seconds) {
+        char value[32];
+        std::snprintf(value, sizeof value, "%g", seconds);
+        return std::string(flag) + value;
+    };
+    std::vector<std::string> argv = {options.cr3rig, "run", seconds_option("--timeout=", timeout_s)};
+    if (options.boot_timeout_s)
+        argv.push_back(seconds_option("--boot-timeout=", *options.boot_timeout_s));
     argv.push_back("--memory=" + std::to_string(entry.memory_mib.value_or(kDefaultGuestMemoryMiB)));
     if (entry.vcpus > 1)
         argv.push_back("--smp=" + std::to_string(entry.vcpus));
